@@ -1,0 +1,30 @@
+"""Inceptionism: DeepDream as a library, a command line and a local web studio.
+
+>>> import inceptionism
+>>> result = inceptionism.dream(layers=["fire7"], octaves=2, steps=2)  # doctest: +SKIP
+>>> result.image.save("dream.png")  # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from inceptionism.classify import Prediction, classify
+from inceptionism.dream import DreamResult, dream
+from inceptionism.engine import Progress, Schedule
+from inceptionism.errors import InceptionismError
+from inceptionism.models import get_model, list_models
+from inceptionism.objectives import Objective, as_objective
+
+__all__ = [
+    "DreamResult",
+    "InceptionismError",
+    "Objective",
+    "Prediction",
+    "Progress",
+    "Schedule",
+    "__version__",
+    "as_objective",
+    "classify",
+    "dream",
+    "get_model",
+    "list_models",
+]

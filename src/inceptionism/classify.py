@@ -1,0 +1,55 @@
+"""What the network sees in an image: top-k ImageNet labels with probabilities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+from inceptionism.errors import InvalidParameterError
+from inceptionism.images import ImageInput, load_image, to_tensor
+from inceptionism.models.network import Network
+from inceptionism.models.registry import get_model
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One label and its softmax probability.
+
+    Attributes:
+        index: ImageNet class index.
+        label: class name.
+        probability: softmax probability in 0..1.
+    """
+
+    index: int
+    label: str
+    probability: float
+
+
+def classify(
+    image: ImageInput, *, model: str | Network = "squeezenet1_1", weights: str | None = "default", top: int = 5
+) -> list[Prediction]:
+    """The ``top`` most likely ImageNet classes of ``image``, best first.
+
+    The whole image is scaled so its short side matches the network's training size.
+
+    >>> from inceptionism.images import sample_path
+    >>> classify(sample_path(), top=1)[0].label  # Chelsea the cat
+    'Egyptian cat'
+    """
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 1000:
+        raise InvalidParameterError(f"top must be an integer in 1..1000, got {top!r}")
+    net = model if isinstance(model, Network) else get_model(model, weights=weights)
+    picture = load_image(image).image
+    ratio = net.input_size / min(picture.size)
+    size = (max(net.min_size, round(picture.width * ratio)), max(net.min_size, round(picture.height * ratio)))
+    picture = picture.resize(size, Image.Resampling.BICUBIC)
+    device = next(net.parameters()).device
+    with torch.no_grad():
+        probabilities = net(to_tensor(picture).to(device)).float().softmax(1)[0]
+    values, indices = probabilities.topk(min(top, probabilities.numel()))
+    return [
+        Prediction(int(i), net.labels[int(i)], float(v)) for v, i in zip(values.tolist(), indices.tolist(), strict=True)
+    ]

@@ -1,0 +1,242 @@
+"""Image input and output: reading anything Pillow reads into RGB, writing with parameters inside.
+
+Kept apart from the compute: the engine only sees tensors.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, PngImagePlugin
+from torch import Tensor
+
+from inceptionism.errors import ImageError, InvalidParameterError, OutputError
+from inceptionism.files import atomic_writer
+
+logger = logging.getLogger(__name__)
+
+ImageInput = str | os.PathLike | Image.Image | np.ndarray
+"""A path, a PIL image or an ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` array."""
+
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+METADATA_KEY = "inceptionism"
+_EXIF_IMAGE_DESCRIPTION = 0x010E
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An input image made RGB, with what was done to it.
+
+    Attributes:
+        image: 8-bit RGB image, at most ``max_size`` on its long side.
+        name: file name it came from, or ``None`` for in-memory input.
+        original_size: ``(width, height)`` before any scaling.
+    """
+
+    image: Image.Image
+    name: str | None
+    original_size: tuple[int, int]
+
+    @property
+    def scaled(self) -> bool:
+        """Whether the image was scaled down to fit ``max_size``."""
+        return self.image.size != self.original_size
+
+
+def sample_path() -> Path:
+    """Path of the bundled sample photo (Chelsea the cat, CC0, from scikit-image)."""
+    return Path(str(resources.files("inceptionism").joinpath("data/sample.jpg")))
+
+
+def load_image(source: ImageInput, *, max_size: int | None = None) -> LoadedImage:
+    """Read ``source`` as 8-bit RGB, upright, no larger than ``max_size`` on its long side.
+
+    EXIF orientation is applied; greyscale, palette, 16-bit, float and CMYK images are
+    converted; transparency is composited over white.
+
+    Args:
+        source: a path, a PIL image or a numpy array (uint8, uint16, or float in 0..1).
+        max_size: longest side allowed; larger images are scaled down (Lanczos).
+
+    Returns:
+        The image and what was done to it.
+
+    Raises:
+        ImageError: the file is missing, empty, not an image, truncated or too large to be safe.
+
+    >>> loaded = load_image(sample_path(), max_size=200)
+    >>> loaded.image.size, loaded.original_size
+    ((200, 133), (451, 300))
+    """
+    if max_size is not None and (not isinstance(max_size, int) or max_size < 1):
+        raise InvalidParameterError(f"max_size must be a positive integer, got {max_size!r}")
+    if isinstance(source, Image.Image):
+        name, image = None, _to_rgb(source)
+    elif isinstance(source, np.ndarray):
+        name, image = None, _from_array(source)
+    elif isinstance(source, (str, os.PathLike)):
+        name, image = os.fspath(source), _read(Path(source))
+    else:
+        raise ImageError(f"cannot use a {type(source).__name__} as an image; give a path, a PIL image or an array")
+    original = image.size
+    if max_size is not None and max(original) > max_size:
+        ratio = max_size / max(original)
+        size = (max(1, round(original[0] * ratio)), max(1, round(original[1] * ratio)))
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        logger.info("scaled %s from %dx%d to %dx%d", name or "image", *original, *size)
+    return LoadedImage(image=image, name=name, original_size=original)
+
+
+def _read(path: Path) -> Image.Image:
+    if not path.exists():
+        raise ImageError(f"input not found: {path}")
+    if path.is_dir():
+        raise ImageError(f"input is a directory, not an image: {path}")
+    if path.stat().st_size == 0:
+        raise ImageError(f"input is an empty file: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                opened.load()
+                return _to_rgb(opened)
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{path} is refused as a possible decompression bomb: {error}") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(f"{path} is not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{path} is damaged or truncated: {error}") from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    image = ImageOps.exif_transpose(image)
+    if image.mode == "F":  # float images come in 0..1 or in 0..255
+        array = np.nan_to_num(np.asarray(image, dtype=np.float64))
+        return _from_array((array / (255.0 if array.max(initial=0) > 1 else 1.0)).clip(0, 1))
+    if image.mode.startswith("I"):  # 16- and 32-bit integer greyscale
+        return _from_array(np.asarray(image))
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ImageError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+    if array.dtype == np.uint8:
+        data = array
+    elif array.dtype == np.uint16 or (np.issubdtype(array.dtype, np.integer) and array.max(initial=0) > 255):
+        data = (array.astype(np.float64) / 257.0).round().clip(0, 255).astype(np.uint8)
+    elif np.issubdtype(array.dtype, np.integer):
+        data = array.clip(0, 255).astype(np.uint8)
+    elif np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
+            raise ImageError("a float image array must hold finite values in 0..1")
+        data = (array * 255.0).round().astype(np.uint8)
+    else:
+        raise ImageError(f"unsupported image array dtype {array.dtype}")
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
+    if data.ndim == 3 and data.shape[2] == 4:
+        return _to_rgb(Image.fromarray(np.ascontiguousarray(data), "RGBA"))
+    return Image.fromarray(np.ascontiguousarray(data)).convert("RGB")
+
+
+def to_tensor(image: Image.Image) -> Tensor:
+    """RGB image to a float ``(1, 3, H, W)`` tensor of pixel values in 0..255."""
+    array = np.asarray(image.convert("RGB"), dtype=np.float32)
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def to_image(pixels: Tensor) -> Image.Image:
+    """A ``(1, 3, H, W)`` or ``(3, H, W)`` tensor of 0..255 values to an 8-bit RGB image."""
+    if pixels.dim() == 4:
+        pixels = pixels[0]
+    array = pixels.detach().float().clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(np.ascontiguousarray(array), "RGB")
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """Pillow format name for an output path, from its extension."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return FORMATS[suffix]
+    except KeyError:
+        allowed = ", ".join(FORMATS)
+        raise OutputError(
+            f"cannot write {os.fspath(path)}: unknown image extension {suffix or '(none)'!r}; use one of {allowed}"
+        ) from None
+
+
+def save_image(image: Image.Image, path: str | os.PathLike, *, metadata: dict[str, Any] | None = None) -> Path:
+    """Write ``image`` atomically; the format follows the extension (PNG, JPEG, WebP).
+
+    ``metadata`` is stored as JSON: a PNG text chunk named ``inceptionism``, or the EXIF
+    ImageDescription of a JPEG or WebP; :func:`read_metadata` reads it back.
+
+    Raises:
+        OutputError: unknown extension or the file cannot be written.
+    """
+    path = Path(path)
+    fmt = output_format(path)
+    options: dict[str, Any] = {}
+    if fmt == "JPEG":
+        options.update(quality=95, subsampling=0)
+    elif fmt == "WEBP":
+        options.update(quality=95, method=4)
+    if metadata is not None:
+        text = json.dumps(metadata, sort_keys=True)
+        if fmt == "PNG":
+            info = PngImagePlugin.PngInfo()
+            info.add_text(METADATA_KEY, text)
+            info.add_text("Software", f"inceptionism {metadata.get('version', '')}".strip())
+            options["pnginfo"] = info
+        else:
+            exif = Image.Exif()
+            exif[_EXIF_IMAGE_DESCRIPTION] = f"{METADATA_KEY}:{text}"
+            options["exif"] = exif.tobytes()
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    with atomic_writer(path) as handle:
+        handle.write(buffer.getbuffer())
+    return path
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The parameters :func:`save_image` stored in ``path``, or ``None`` if it holds none.
+
+    Raises:
+        ImageError: ``path`` cannot be read as an image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"input not found: {path}")
+    try:
+        with Image.open(path) as image:
+            text = image.info.get(METADATA_KEY)
+            if text is None:
+                description = image.getexif().get(_EXIF_IMAGE_DESCRIPTION, "")
+                prefix = f"{METADATA_KEY}:"
+                text = description[len(prefix):] if description.startswith(prefix) else None
+    except (Image.UnidentifiedImageError, OSError) as error:
+        raise ImageError(f"{path} is not an image Pillow can read ({error})") from None
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise ImageError(f"{path} has damaged inceptionism metadata") from None

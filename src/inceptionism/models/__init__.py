@@ -1,0 +1,29 @@
+"""Networks to dream with: the registry, weights and preprocessing that travel with them.
+
+>>> from inceptionism.models import get_model, list_models
+>>> "squeezenet1_1" in list_models()
+True
+"""
+
+from inceptionism.models.imagenet import imagenet_classes, imagenet_wnids
+from inceptionism.models.network import LOGITS, Network, Preprocessing
+from inceptionism.models.registry import (
+    ModelEntry,
+    get_model,
+    get_model_entry,
+    list_models,
+    register_model,
+)
+
+__all__ = [
+    "LOGITS",
+    "ModelEntry",
+    "Network",
+    "Preprocessing",
+    "get_model",
+    "get_model_entry",
+    "imagenet_classes",
+    "imagenet_wnids",
+    "list_models",
+    "register_model",
+]

@@ -1,0 +1,185 @@
+"""A network ready to dream with: preprocessing, named layer taps and labels in one module."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from inceptionism.errors import unknown_name
+
+LOGITS = "logits"
+"""Name of the pseudo-layer holding the class scores, tap-able like any layer."""
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How RGB pixels in 0..255 become this network's input.
+
+    The transform is ``(pixels[order] * scale - mean) / std``; ``mean`` and ``std`` are given
+    in the network's channel order and value range.
+
+    Attributes:
+        channel_order: ``"RGB"`` or ``"BGR"``.
+        scale: multiplies pixels first: ``1.0`` keeps 0..255, ``1/255`` gives 0..1.
+        mean: per-channel mean subtracted after scaling.
+        std: per-channel divisor applied last.
+    """
+
+    channel_order: str
+    scale: float
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    def as_dict(self) -> dict[str, object]:
+        """The preprocessing as plain data (for metadata and the web API)."""
+        return {
+            "channel_order": self.channel_order,
+            "scale": self.scale,
+            "mean": list(self.mean),
+            "std": list(self.std),
+        }
+
+
+class Normalize(nn.Module):
+    """Turn ``(B, 3, H, W)`` RGB pixels in 0..255 into the network's input convention."""
+
+    def __init__(self, preprocessing: Preprocessing) -> None:
+        super().__init__()
+        if preprocessing.channel_order not in ("RGB", "BGR"):
+            raise ValueError(f"channel_order must be RGB or BGR, got {preprocessing.channel_order!r}")
+        self.flip = preprocessing.channel_order == "BGR"
+        shape = (1, 3, 1, 1)
+        std = torch.tensor(preprocessing.std).view(shape)
+        # (x * scale - mean) / std == x * (scale / std) - mean / std: one fused multiply-add.
+        self.register_buffer("gain", preprocessing.scale / std, persistent=False)
+        self.register_buffer("offset", torch.tensor(preprocessing.mean).view(shape) / std,
+                             persistent=False)
+
+    def forward(self, pixels: Tensor) -> Tensor:
+        """Map ``(B, 3, H, W)`` RGB 0..255 to the network's input."""
+        if self.flip:
+            pixels = pixels.flip(1)
+        return torch.addcmul(-self.offset, pixels, self.gain)
+
+
+class _StopForward(Exception):
+    """Raised by a tap once every requested layer is captured: the rest of the net is skipped."""
+
+
+class Network(nn.Module):
+    """A classifier wrapped for dreaming: takes RGB pixels in 0..255 and exposes named layers.
+
+    Args:
+        body: the torch module; its submodules named in ``layers`` are the taps.
+        name: registry name, e.g. ``"squeezenet1_1"``.
+        preprocessing: how pixels become the body's input.
+        layers: tap-able layer names in forward order (submodule paths of ``body``);
+            the pseudo-layer ``"logits"`` (the body's output) is always available too.
+        labels: class names, index-aligned with the logits.
+        min_size: smallest height and width in pixels the whole body accepts.
+        input_size: side length the network was trained at (used to classify).
+        weights: which weights are loaded: ``"default"``, ``"random"`` or a file path.
+
+    >>> from inceptionism.models import get_model
+    >>> net = get_model("squeezenet1_1", weights=None)
+    >>> with net.tap(["fire7"]) as extract:
+    ...     features = extract(torch.rand(1, 3, 96, 96) * 255)
+    >>> features["fire7"].shape
+    torch.Size([1, 384, 5, 5])
+    """
+
+    def __init__(
+        self,
+        body: nn.Module,
+        *,
+        name: str,
+        preprocessing: Preprocessing,
+        layers: Sequence[str],
+        labels: Sequence[str],
+        min_size: int,
+        input_size: int,
+        weights: str,
+    ) -> None:
+        super().__init__()
+        self.body = body
+        self.normalize = Normalize(preprocessing)
+        self.name = name
+        self.preprocessing = preprocessing
+        self.layers = (*layers, LOGITS)
+        self.labels = tuple(labels)
+        self.min_size = min_size
+        self.input_size = input_size
+        self.weights = weights
+        for layer in layers:
+            body.get_submodule(layer)  # a typo in a model definition fails at build time
+
+    def forward(self, pixels: Tensor) -> Tensor:
+        """Class scores ``(B, classes)`` for RGB pixels ``(B, 3, H, W)`` in 0..255."""
+        return self.body(self.normalize(pixels))
+
+    def check_layers(self, names: Collection[str]) -> None:
+        """Raise :class:`~inceptionism.errors.UnknownNameError` for a name that is not a layer."""
+        for name in names:
+            if name not in self.layers:
+                raise unknown_name(
+                    "layer", name, self.layers, f"inceptionism layers --model {self.name}", where=self.name
+                )
+
+    @contextmanager
+    def tap(self, layers: Collection[str]) -> Iterator[Callable[[Tensor], dict[str, Tensor]]]:
+        """Capture the outputs of ``layers``; the forward stops once all are captured.
+
+        Hooks live only inside the ``with`` block, so the network is left as it was.
+
+        Args:
+            layers: layer names (see :attr:`layers`).
+
+        Yields:
+            A function mapping pixels ``(B, 3, H, W)`` to ``{layer: activation (B, C, h, w)}``
+            (``"logits"`` maps to ``(B, classes)``).
+        """
+        wanted = list(dict.fromkeys(layers))
+        self.check_layers(wanted)
+        captured: dict[str, Tensor] = {}
+        hooked = [name for name in wanted if name != LOGITS]
+        need_full_forward = LOGITS in wanted
+
+        def capture(name: str, _module: nn.Module, _inputs: object, output: Tensor) -> None:
+            captured[name] = output
+            if not need_full_forward and len(captured) == len(hooked):
+                raise _StopForward
+
+        handles = [
+            self.body.get_submodule(name).register_forward_hook(functools.partial(capture, name))
+            for name in hooked
+        ]
+
+        def extract(pixels: Tensor) -> dict[str, Tensor]:
+            captured.clear()
+            try:
+                logits = self(pixels)
+            except _StopForward:
+                pass
+            else:
+                captured[LOGITS] = logits
+            return {name: captured[name] for name in wanted}
+
+        try:
+            yield extract
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    @functools.cached_property
+    def layer_channels(self) -> dict[str, int]:
+        """Channel count of every layer, from one forward pass at the minimum size."""
+        param = next(self.parameters())
+        probe = torch.zeros(1, 3, self.min_size, self.min_size, device=param.device)
+        with torch.no_grad(), self.tap(self.layers) as extract:
+            features = extract(probe)
+        return {name: int(value.shape[1]) for name, value in features.items()}

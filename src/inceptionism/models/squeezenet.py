@@ -1,0 +1,84 @@
+"""SqueezeNet 1.1 (Iandola et al., 2016) with the Caffe ImageNet weights shipped by ``ndf``."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+FIRE_PARTS = ("squeeze1x1", "expand1x1", "expand3x3")
+# (name, in_channels, squeeze, expand) of each fire module; max-pooling follows fire3 and fire5.
+FIRES = (
+    ("fire2", 64, 16, 64),
+    ("fire3", 128, 16, 64),
+    ("fire4", 128, 32, 128),
+    ("fire5", 256, 32, 128),
+    ("fire6", 256, 48, 192),
+    ("fire7", 384, 48, 192),
+    ("fire8", 384, 64, 256),
+    ("fire9", 512, 64, 256),
+)
+POOL_AFTER = ("conv1", "fire3", "fire5")
+
+
+class ConvReLU(nn.Conv2d):
+    """A convolution followed by ReLU, so that tapping it gives the rectified activation."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Convolve ``(B, C, H, W)`` and rectify."""
+        return F.relu(super().forward(x))
+
+
+class Fire(nn.Module):
+    """Squeeze to few channels with 1x1, expand with parallel 1x1 and 3x3, concatenate."""
+
+    def __init__(self, in_channels: int, squeeze: int, expand: int) -> None:
+        super().__init__()
+        self.squeeze1x1 = ConvReLU(in_channels, squeeze, kernel_size=1)
+        self.expand1x1 = ConvReLU(squeeze, expand, kernel_size=1)
+        self.expand3x3 = ConvReLU(squeeze, expand, kernel_size=3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, in, H, W)`` to ``(B, 2 * expand, H, W)``."""
+        x = self.squeeze1x1(x)
+        return torch.cat([self.expand1x1(x), self.expand3x3(x)], 1)
+
+
+class SqueezeNet11(nn.Module):
+    """SqueezeNet 1.1 as in the Caffe release: BGR input in 0..255 minus the ImageNet mean.
+
+    Submodules are named like the Caffe layers (``conv1``, ``fire2`` ... ``fire9``, ``conv10``).
+    """
+
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        self.conv1 = ConvReLU(3, 64, kernel_size=3, stride=2)
+        for name, in_channels, squeeze, expand in FIRES:
+            self.add_module(name, Fire(in_channels, squeeze, expand))
+        self.conv10 = nn.Conv2d(512, num_classes, kernel_size=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class scores ``(B, classes)`` for a preprocessed ``(B, 3, H, W)`` batch."""
+        for name, module in self.named_children():
+            x = module(x)
+            if name in POOL_AFTER:
+                x = F.max_pool2d(x, kernel_size=3, stride=2, ceil_mode=True)
+        # Caffe's relu_conv10 then global average pooling (pool10).
+        return F.relu(x).mean((2, 3))
+
+
+LAYERS = (
+    "conv1",
+    *(f"{fire}.{part}" if part else fire for fire, *_ in FIRES for part in (*FIRE_PARTS, "")),
+    "conv10",
+)
+
+
+def from_ndf(weights: dict[str, list]) -> dict[str, Tensor]:
+    """Convert ndf's ``{"fire2/squeeze1x1": [kernel HWIO, bias]}`` into a state dict (OIHW)."""
+    state = {}
+    for name, (kernel, bias) in weights.items():
+        key = name.replace("/", ".")
+        state[f"{key}.weight"] = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()).float()
+        state[f"{key}.bias"] = torch.from_numpy(bias.copy()).float()
+    return state

@@ -1,0 +1,72 @@
+"""Where and in what precision to compute: device and autocast choices, made explicitly per call."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+from inceptionism.errors import DeviceError, InvalidParameterError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then the CPU; an explicit device must exist here.
+
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise InvalidParameterError(f"device must be one of {', '.join(DEVICES)}, got {name!r}")
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceError(f"device {name!r} is not available: this torch sees no CUDA GPU; use --device cpu")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError("device 'mps' is not available: this torch sees no Apple GPU; use --device cpu")
+    return torch.device(name)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU runs bf16 matrix maths natively (AVX-512 BF16 or AMX)."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """Turn ``auto`` into the fastest precision that keeps the dream as strong on ``device``.
+
+    ``auto`` is bf16 on CPUs with native bf16 and on CUDA GPUs that support it, fp16 on
+    other CUDA GPUs, fp32 elsewhere.
+
+    >>> resolve_precision("fp32", torch.device("cpu"))
+    'fp32'
+    """
+    if name not in PRECISIONS:
+        raise InvalidParameterError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
+    if name != "auto":
+        if name == "fp16" and device.type == "cpu":
+            raise DeviceError("precision 'fp16' is not supported on the CPU; use bf16 or fp32")
+        return name
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu" and cpu_has_bf16():
+        return "bf16"
+    return "fp32"
+
+
+@contextlib.contextmanager
+def autocast(device: torch.device, precision: str) -> Iterator[None]:
+    """Autocast to ``precision`` on ``device`` (nothing for fp32)."""
+    if precision == "fp32":
+        yield
+        return
+    with torch.autocast(device.type, dtype=_DTYPES[precision]):
+        yield
