@@ -105,24 +105,46 @@ def cli() -> None:
 
 @cli.command("dream")
 @click.argument("input", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--output", "-o", type=click.Path(path_type=Path),
-              help="Output file (.png, .jpg, .webp). Default: INPUT-dream.png, never overwriting.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Output file (.png, .jpg, .webp). Default: INPUT-dream.png, never overwriting.",
+)
 @model_options
-@click.option("--layer", "-l", "layers", multiple=True, metavar="SPEC",
-              help="name[:channels][=weight], repeatable, e.g. fire7:3,12=2. Default: the model's.")
+@click.option(
+    "--layer",
+    "-l",
+    "layers",
+    multiple=True,
+    metavar="SPEC",
+    help="name[:channels][=weight], repeatable, e.g. fire7:3,12=2. Default: the model's.",
+)
 @click.option("--octaves", default=4, show_default=True, type=int, help="Number of scales.")
 @click.option("--octave-scale", default=1.4, show_default=True, type=float, help="Size ratio between scales.")
 @click.option("--steps", default=10, show_default=True, type=int, help="Gradient steps per octave.")
 @click.option("--step-size", default=1.5, show_default=True, type=float, help="Step in pixel levels.")
 @click.option("--jitter", default=32, show_default=True, type=int, help="Largest random shift in pixels.")
 @click.option("--seed", type=int, help="Repeatable result; drawn at random if not given.")
-@click.option("--max-size", default=DEFAULT_MAX_SIZE, show_default=True, type=int,
-              help="Larger inputs are scaled down to this long side.")
+@click.option(
+    "--max-size",
+    default=DEFAULT_MAX_SIZE,
+    show_default=True,
+    type=int,
+    help="Larger inputs are scaled down to this long side.",
+)
 @click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES))
 @click.option("--precision", default="auto", show_default=True, type=click.Choice(PRECISIONS))
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, notices or labels.")
-def dream_command(input: Path | None, output: Path | None, model: str, weights: str,
-                  layers: tuple[str, ...], quiet: bool, **options: Any) -> None:
+def dream_command(
+    input: Path | None,
+    output: Path | None,
+    model: str,
+    weights: str,
+    layers: tuple[str, ...],
+    quiet: bool,
+    **options: Any,
+) -> None:
     """Dream INPUT (any image Pillow reads; the bundled sample photo if omitted).
 
     Prints where the result went and what the network saw before and after.
@@ -142,8 +164,13 @@ def dream_command(input: Path | None, output: Path | None, model: str, weights: 
     net = get_model(model, weights=_weights_arg(weights), progress=not quiet)
 
     started = time.perf_counter()
-    with tqdm(total=options["octaves"] * options["steps"], unit="step", file=sys.stderr,
-              disable=True if quiet else None, leave=False) as bar:
+    with tqdm(
+        total=options["octaves"] * options["steps"],
+        unit="step",
+        file=sys.stderr,
+        disable=True if quiet else None,
+        leave=False,
+    ) as bar:
 
         def report(progress: Progress) -> None:
             bar.set_postfix(octave=f"{progress.octave}/{progress.octaves}", loss=f"{progress.loss:.4g}")
@@ -154,8 +181,10 @@ def dream_command(input: Path | None, output: Path | None, model: str, weights: 
     elapsed = time.perf_counter() - started
 
     width, height = result.image.size
-    click.echo(f"wrote {output} ({width}x{height}, {net.name} {' + '.join(result.params['layers'])}, "
-               f"seed {result.params['seed']}) in {elapsed:.1f} s")
+    click.echo(
+        f"wrote {output} ({width}x{height}, {net.name} {' + '.join(result.params['layers'])}, "
+        f"seed {result.params['seed']}) in {elapsed:.1f} s"
+    )
     if not quiet:
         click.echo(f"before: {_labels(classify(result.source.image, model=net, top=3))}")
         click.echo(f"after:  {_labels(classify(result.image, model=net, top=3))}")
@@ -199,8 +228,9 @@ def models_command() -> None:
 
 
 @cli.command("layers")
-@click.option("--model", "-m", default="squeezenet1_1", show_default=True,
-              help="Network to list (see: inceptionism models).")
+@click.option(
+    "--model", "-m", default="squeezenet1_1", show_default=True, help="Network to list (see: inceptionism models)."
+)
 def layers_command(model: str) -> None:
     """List the layers of a network that can be dreamed, with their channel counts.
 

@@ -137,6 +137,18 @@ def dream(
 
 
 _OPTIONS = [
-    "image", "model", "weights", "layers", "octaves", "octave_scale", "steps", "step_size",
-    "jitter", "seed", "max_size", "device", "precision", "callback",
+    "image",
+    "model",
+    "weights",
+    "layers",
+    "octaves",
+    "octave_scale",
+    "steps",
+    "step_size",
+    "jitter",
+    "seed",
+    "max_size",
+    "device",
+    "precision",
+    "callback",
 ]

@@ -183,8 +183,7 @@ def ascend(
             image = (base + resize(detail, size)).clamp_(0, PIXEL_MAX)
             image = image.contiguous(memory_format=torch.channels_last)
             for step in range(1, schedule.steps + 1):
-                dy, dx = (torch.randint(-schedule.jitter, schedule.jitter + 1, (2,), generator=generator)
-                          .tolist())
+                dy, dx = torch.randint(-schedule.jitter, schedule.jitter + 1, (2,), generator=generator).tolist()
                 shifted = image.roll((dy, dx), dims=(2, 3)).requires_grad_(True)
                 with autocast(device, precision):
                     loss = objective(extract(shifted))

@@ -38,9 +38,7 @@ class DeviceError(InceptionismError):
     """A device or precision this machine does not provide."""
 
 
-def unknown_name(
-    kind: str, name: str, choices: Iterable[str], how_to_list: str, where: str = ""
-) -> UnknownNameError:
+def unknown_name(kind: str, name: str, choices: Iterable[str], how_to_list: str, where: str = "") -> UnknownNameError:
     """Build an :class:`UnknownNameError` that suggests the closest names.
 
     Args:

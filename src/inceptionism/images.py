@@ -231,7 +231,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any] | None:
             if text is None:
                 description = image.getexif().get(_EXIF_IMAGE_DESCRIPTION, "")
                 prefix = f"{METADATA_KEY}:"
-                text = description[len(prefix):] if description.startswith(prefix) else None
+                text = description[len(prefix) :] if description.startswith(prefix) else None
     except (Image.UnidentifiedImageError, OSError) as error:
         raise ImageError(f"{path} is not an image Pillow can read ({error})") from None
     if text is None:

@@ -44,8 +44,9 @@ class BasicConv2d(nn.Module):
 class Inception(nn.Module):
     """Four parallel branches concatenated along channels."""
 
-    def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int,
-                 ch5x5red: int, ch5x5: int, pool_proj: int) -> None:
+    def __init__(
+        self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int, pool_proj: int
+    ) -> None:
         super().__init__()
         self.branch1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
         self.branch2 = nn.Sequential(
@@ -120,6 +121,5 @@ LAYERS = (
     "conv1",
     "conv2",
     "conv3",
-    *(f"{block}.{branch}" if branch else block
-      for block, *_ in INCEPTIONS for branch in (*BRANCHES, "")),
+    *(f"{block}.{branch}" if branch else block for block, *_ in INCEPTIONS for branch in (*BRANCHES, "")),
 )

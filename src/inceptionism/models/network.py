@@ -57,8 +57,7 @@ class Normalize(nn.Module):
         std = torch.tensor(preprocessing.std).view(shape)
         # (x * scale - mean) / std == x * (scale / std) - mean / std: one fused multiply-add.
         self.register_buffer("gain", preprocessing.scale / std, persistent=False)
-        self.register_buffer("offset", torch.tensor(preprocessing.mean).view(shape) / std,
-                             persistent=False)
+        self.register_buffer("offset", torch.tensor(preprocessing.mean).view(shape) / std, persistent=False)
 
     def forward(self, pixels: Tensor) -> Tensor:
         """Map ``(B, 3, H, W)`` RGB 0..255 to the network's input."""
@@ -155,8 +154,7 @@ class Network(nn.Module):
                 raise _StopForward
 
         handles = [
-            self.body.get_submodule(name).register_forward_hook(functools.partial(capture, name))
-            for name in hooked
+            self.body.get_submodule(name).register_forward_hook(functools.partial(capture, name)) for name in hooked
         ]
 
         def extract(pixels: Tensor) -> dict[str, Tensor]:

