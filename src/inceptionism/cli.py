@@ -92,7 +92,7 @@ def _labels(predictions: list[Prediction]) -> str:
     return ", ".join(f"{p.label} {p.probability:.0%}" for p in predictions)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("inceptionism", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="inceptionism")
 def cli() -> None:
     """DeepDream images from the command line.

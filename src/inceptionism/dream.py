@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import secrets
@@ -13,10 +12,10 @@ import torch
 from PIL import Image
 
 from inceptionism.engine import ProgressCallback, Schedule, ascend, check_size
-from inceptionism.errors import InvalidParameterError
+from inceptionism.errors import InvalidParameterError, closest
 from inceptionism.images import ImageInput, LoadedImage, load_image, sample_path, to_image, to_tensor
 from inceptionism.models.network import Network
-from inceptionism.models.registry import WeightsArg, get_model, get_model_entry
+from inceptionism.models.registry import WeightsArg, get_model
 from inceptionism.objectives import Objective, as_objective
 from inceptionism.runtime import resolve_device, resolve_precision
 
@@ -91,7 +90,7 @@ def dream(
     """
     if unknown:
         name = next(iter(unknown))
-        close = difflib.get_close_matches(name, _OPTIONS, n=1)
+        close = closest(name, _OPTIONS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidParameterError(f"dream() got an unknown option {name!r}{hint}")
     schedule = Schedule(octaves=octaves, octave_scale=octave_scale, steps=steps, step_size=step_size, jitter=jitter)
@@ -103,7 +102,7 @@ def dream(
     chosen_precision = resolve_precision(precision, torch_device)
     net = model if isinstance(model, Network) else get_model(model, weights=weights)
     if layers is None:
-        layers = [get_model_entry(net.name).default_layer]
+        layers = [net.default_layer]
     elif isinstance(layers, (str, Objective)):
         layers = [layers]
     objective = as_objective(layers)

@@ -55,9 +55,24 @@ def unknown_name(kind: str, name: str, choices: Iterable[str], how_to_list: str,
     "unknown model 'squeezenet'; did you mean squeezenet1_1? (list them with: inceptionism models)"
     """
     choices = list(choices)
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    close = closest(name, choices)
     if not close:
         close = [c for c in choices if name.lower() in c.lower()][:3]
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     place = f" in {where}" if where else ""
     return UnknownNameError(f"unknown {kind} {name!r}{place}{hint} (list them with: {how_to_list})")
+
+
+def closest(name: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
+    """Up to ``n`` choices most similar to ``name``, ties kept in the order given.
+
+    >>> closest("conv", ["conv1", "conv2", "fc"])
+    ['conv1', 'conv2']
+    """
+    scored = []
+    for choice in choices:
+        matcher = difflib.SequenceMatcher(None, name, choice)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff and matcher.ratio() >= cutoff:
+            scored.append((matcher.ratio(), choice))
+    scored.sort(key=lambda item: -item[0])
+    return [choice for _, choice in scored[:n]]

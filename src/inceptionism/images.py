@@ -93,7 +93,7 @@ def load_image(source: ImageInput, *, max_size: int | None = None) -> LoadedImag
         ratio = max_size / max(original)
         size = (max(1, round(original[0] * ratio)), max(1, round(original[1] * ratio)))
         image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        logger.info("scaled %s from %dx%d to %dx%d", name or "image", *original, *size)
+        logger.info("scaled %s from %dx%d to %dx%d (max size %d)", name or "image", *original, *size, max_size)
     return LoadedImage(image=image, name=name, original_size=original)
 
 

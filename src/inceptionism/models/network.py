@@ -83,6 +83,7 @@ class Network(nn.Module):
         min_size: smallest height and width in pixels the whole body accepts.
         input_size: side length the network was trained at (used to classify).
         weights: which weights are loaded: ``"default"``, ``"random"`` or a file path.
+        default_layer: the layer dreamed when none is chosen (default: the last of ``layers``).
 
     >>> from inceptionism.models import get_model
     >>> net = get_model("squeezenet1_1", weights=None)
@@ -103,6 +104,7 @@ class Network(nn.Module):
         min_size: int,
         input_size: int,
         weights: str,
+        default_layer: str | None = None,
     ) -> None:
         super().__init__()
         self.body = body
@@ -114,7 +116,8 @@ class Network(nn.Module):
         self.min_size = min_size
         self.input_size = input_size
         self.weights = weights
-        for layer in layers:
+        self.default_layer = default_layer or layers[-1]
+        for layer in (*layers, self.default_layer):
             body.get_submodule(layer)  # a typo in a model definition fails at build time
 
     def forward(self, pixels: Tensor) -> Tensor:

@@ -117,6 +117,7 @@ def get_model(name: str, *, weights: WeightsArg = "default", progress: bool = Fa
         min_size=entry.min_size,
         input_size=entry.input_size,
         weights=description,
+        default_layer=entry.default_layer,
     )
     return net.eval().requires_grad_(False)
 

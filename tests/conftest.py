@@ -1,0 +1,71 @@
+"""Shared fixtures: a tiny seeded network for the fast tier, photos for the real tier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from inceptionism.images import sample_path
+from inceptionism.models import Network, Preprocessing, get_model
+
+DATA = Path(__file__).parent / "data"
+
+
+class TinyBody(nn.Module):
+    """Three small convolutions and a classifier: enough structure to dream on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.conv2 = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU())
+        self.conv3 = nn.Sequential(nn.Conv2d(16, 16, 3, stride=2, padding=1), nn.ReLU())
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv3(self.conv2(self.conv1(x)))
+        return self.fc(x.mean((2, 3)))
+
+
+def make_tiny_net(seed: int = 0) -> Network:
+    torch.manual_seed(seed)
+    net = Network(
+        TinyBody(),
+        name="tiny",
+        preprocessing=Preprocessing("RGB", 1 / 255, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
+        layers=("conv1", "conv2", "conv3"),
+        labels=[f"class{i}" for i in range(10)],
+        min_size=8,
+        input_size=32,
+        weights="random",
+    )
+    return net.eval().requires_grad_(False)
+
+
+@pytest.fixture
+def tiny_net() -> Network:
+    return make_tiny_net()
+
+
+@pytest.fixture
+def noise_image():
+    """A seeded 48x64 RGB noise photo-substitute as a uint8 array."""
+    generator = torch.Generator().manual_seed(1)
+    return (torch.rand(48, 64, 3, generator=generator) * 255).to(torch.uint8).numpy()
+
+
+@pytest.fixture(scope="session")
+def squeezenet() -> Network:
+    return get_model("squeezenet1_1")
+
+
+@pytest.fixture(scope="session")
+def sample() -> Path:
+    return sample_path()
+
+
+@pytest.fixture(scope="session")
+def coffee() -> Path:
+    return DATA / "coffee.jpg"

@@ -1,0 +1,172 @@
+"""Fast tier: the ascent loop on a tiny seeded network."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from inceptionism import dream
+from inceptionism.engine import Progress, Schedule, ascend, check_size
+from inceptionism.errors import DeviceError, ImageError, InvalidParameterError
+from inceptionism.images import to_tensor
+from inceptionism.objectives import as_objective
+from inceptionism.runtime import resolve_device, resolve_precision
+
+
+def mean_square(net, image, layer):
+    with torch.no_grad(), net.tap([layer]) as extract:
+        return extract(to_tensor(image))[layer].square().mean().item()
+
+
+def tiny_dream(net, image, **options):
+    settings = dict(model=net, layers=["conv2"], octaves=2, octave_scale=1.5, steps=8, step_size=8.0, jitter=4, seed=0)
+    settings.update(precision="fp32", max_size=None)
+    settings.update(options)
+    return dream(image, **settings)
+
+
+def test_objective_rises_several_fold(tiny_net, noise_image):
+    result = tiny_dream(tiny_net, noise_image)
+    before = mean_square(tiny_net, result.source.image, "conv2")
+    after = mean_square(tiny_net, result.image, "conv2")
+    assert after > 3 * before
+    assert result.losses[-1] > 2 * result.losses[0]
+
+
+def test_same_seed_same_pixels_other_seed_other_pixels(tiny_net, noise_image):
+    first = np.asarray(tiny_dream(tiny_net, noise_image, seed=5).image)
+    again = np.asarray(tiny_dream(tiny_net, noise_image, seed=5).image)
+    other = np.asarray(tiny_dream(tiny_net, noise_image, seed=6).image)
+    assert np.array_equal(first, again)
+    assert np.abs(first.astype(int) - other.astype(int)).mean() > 0.5
+
+
+def test_seed_is_drawn_and_recorded_when_not_given(tiny_net, noise_image):
+    result = tiny_dream(tiny_net, noise_image, seed=None)
+    again = tiny_dream(tiny_net, noise_image, seed=result.params["seed"])
+    assert isinstance(result.params["seed"], int)
+    assert np.array_equal(np.asarray(result.image), np.asarray(again.image))
+
+
+def test_callback_reports_every_step_in_order(tiny_net, noise_image):
+    seen: list[Progress] = []
+    result = tiny_dream(tiny_net, noise_image, octaves=3, steps=4, callback=seen.append)
+    assert [(p.octave, p.step) for p in seen] == [(o, s) for o in (1, 2, 3) for s in (1, 2, 3, 4)]
+    assert [p.loss for p in seen] == result.losses
+    assert seen[-1].done == seen[-1].total == 12
+
+
+def test_params_record_everything(tiny_net, noise_image):
+    params = tiny_dream(tiny_net, noise_image, layers=["conv2:1,3=2", "conv3"]).params
+    assert params["layers"] == ["conv2:1,3=2", "conv3"]
+    assert params["size"] == [64, 48]
+    assert params["model"] == "tiny"
+    assert params["precision"] == "fp32"
+    assert {"octaves", "octave_scale", "steps", "step_size", "jitter", "seed", "max_size", "version"} <= set(params)
+
+
+def test_pixels_stay_in_range_and_input_is_untouched(tiny_net, noise_image):
+    pixels = to_tensor(tiny_dream(tiny_net, noise_image).source.image)
+    kept = pixels.clone()
+    out, _ = ascend(
+        tiny_net, pixels, as_objective("conv3"), Schedule(octaves=2, steps=5, step_size=50.0),
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert torch.equal(pixels, kept)
+    assert out.min().item() >= 0 and out.max().item() <= 255
+    assert out.shape == pixels.shape
+
+
+def test_dream_default_layer_is_the_networks(tiny_net, noise_image):
+    assert tiny_dream(tiny_net, noise_image, layers=None).params["layers"] == ["conv3"]
+
+
+def test_bf16_runs_and_still_raises_the_objective(tiny_net, noise_image):
+    result = tiny_dream(tiny_net, noise_image, precision="bf16")
+    assert result.params["precision"] == "bf16"
+    assert mean_square(tiny_net, result.image, "conv2") > 3 * mean_square(tiny_net, result.source.image, "conv2")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"octaves": 0}, "octaves must be >= 1, got 0"),
+        ({"octaves": 2.5}, "octaves must be an integer, got 2.5"),
+        ({"steps": 0}, "steps must be >= 1, got 0"),
+        ({"jitter": -1}, "jitter must be non-negative, got -1"),
+        ({"octave_scale": 1.0}, "octave_scale must be > 1.0, got 1.0"),
+        ({"octave_scale": 0.8}, "octave_scale must be > 1.0, got 0.8"),
+        ({"octave_scale": math.nan}, "octave_scale must be a finite number, got nan"),
+        ({"step_size": 0}, "step_size must be > 0, got 0"),
+        ({"steps": True}, "steps must be an integer, got True"),
+    ],
+)
+def test_schedule_rejects_bad_values(options, message):
+    with pytest.raises(InvalidParameterError) as info:
+        Schedule(**options)
+    assert str(info.value) == message
+
+
+def test_octave_sizes_smallest_first():
+    assert Schedule(octaves=4, octave_scale=1.4).octave_sizes(300, 451) == [
+        (109, 164), (153, 230), (214, 322), (300, 451),
+    ]
+
+
+def test_check_size_messages(tiny_net):
+    with pytest.raises(ImageError) as info:
+        check_size(tiny_net, Schedule(octaves=1), 6, 40)
+    assert str(info.value) == "image is 40x6 px, too small for tiny: it needs at least 8x8 px"
+    with pytest.raises(ImageError) as info:
+        check_size(tiny_net, Schedule(octaves=4, octave_scale=2.0), 40, 40)
+    assert str(info.value) == (
+        "with octaves=4 and octave_scale=2 the smallest octave of this 40x40 image is 5x5 px, "
+        "under the 8 px tiny needs; use octaves <= 3 or a larger image"
+    )
+    check_size(tiny_net, Schedule(octaves=3, octave_scale=2.0), 40, 40)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"octave": 3}, "dream() got an unknown option 'octave'; did you mean 'octaves'?"),
+        ({"seed": -1}, "seed must be an integer in 0..9223372036854775807, got -1"),
+        ({"seed": "7"}, "seed must be an integer in 0..9223372036854775807, got '7'"),
+        ({"device": "tpu"}, "device must be one of auto, cpu, cuda, mps, got 'tpu'"),
+        ({"precision": "fp8"}, "precision must be one of auto, fp32, bf16, fp16, got 'fp8'"),
+    ],
+)
+def test_dream_rejects_bad_options(tiny_net, noise_image, options, message):
+    with pytest.raises(InvalidParameterError) as info:
+        tiny_dream(tiny_net, noise_image, **options)
+    assert str(info.value) == message
+
+
+def test_device_and_precision_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    with pytest.raises(DeviceError, match="^precision 'fp16' is not supported on the CPU; use bf16 or fp32$"):
+        resolve_precision("fp16", torch.device("cpu"))
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="^device 'cuda' is not available"):
+            resolve_device("cuda")
+
+
+def test_tap_stops_after_the_deepest_layer_and_removes_its_hooks(tiny_net):
+    calls = []
+    handle = tiny_net.body.conv3.register_forward_hook(lambda *args: calls.append(1))
+    with tiny_net.tap(["conv1", "conv2"]) as extract:
+        features = extract(torch.rand(1, 3, 16, 16) * 255)
+    handle.remove()
+    assert set(features) == {"conv1", "conv2"}
+    assert calls == []
+    assert all(not module._forward_hooks for module in tiny_net.modules())
+
+
+def test_tap_logits_runs_the_whole_network(tiny_net):
+    pixels = torch.rand(1, 3, 16, 16) * 255
+    with tiny_net.tap(["conv1", "logits"]) as extract:
+        features = extract(pixels)
+    assert torch.equal(features["logits"], tiny_net(pixels))
+    assert features["logits"].shape == (1, 10)

