@@ -13,6 +13,8 @@ from inceptionism import __version__
 from inceptionism.cli import cli
 from inceptionism.images import read_metadata
 
+pytestmark = pytest.mark.real  # the embedded SqueezeNet on the sample photo
+
 SMALL = ["--max-size", "160", "--octaves", "2", "--steps", "2", "--seed", "1"]
 
 
@@ -104,7 +106,9 @@ def test_models_layers_classify(coffee):
     assert len(layers) == 35
     assert layers[0].split() == ["conv1", "64", "channels"]
     assert "fire7 384 channels" in [" ".join(line.split()) for line in layers]
-    assert "inception4c 512 channels" in [" ".join(line.split()) for line in run("layers", "-m", "googlenet").stdout.splitlines()]
+    assert "inception4c 512 channels" in [
+        " ".join(line.split()) for line in run("layers", "-m", "googlenet").stdout.splitlines()
+    ]
     top = run("classify", coffee, "--top", "3").stdout.splitlines()
     assert len(top) == 3
     assert top[0].split()[1] == "espresso"
@@ -135,15 +139,30 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list, str]]:
         "truncated": ([tmp / "cut.jpg"], f"{tmp / 'cut.jpg'} is damaged or truncated: image file is truncated"),
         "bomb": ([tmp / "bomb.png"], f"{tmp / 'bomb.png'} is refused as a possible decompression bomb: Image size"),
         "too small": ([tmp / "tiny.png"], "image is 12x12 px, too small for squeezenet1_1: it needs at least 17x17 px"),
-        "model": (["--model", "squeezenet"], "unknown model 'squeezenet'; did you mean squeezenet1_1? (list them with: inceptionism models)"),
-        "layer": (["--layer", "fire10"], "unknown layer 'fire10' in squeezenet1_1; did you mean fire2, fire3, fire4? (list them with: inceptionism layers --model squeezenet1_1)"),
-        "channel": (["--layer", "fire7:384"], "channel 384 does not exist in fire7 of squeezenet1_1: it has channels 0..383"),
+        "model": (
+            ["--model", "squeezenet"],
+            "unknown model 'squeezenet'; did you mean squeezenet1_1? (list them with: inceptionism models)",
+        ),
+        "layer": (
+            ["--layer", "fire10"],
+            "unknown layer 'fire10' in squeezenet1_1; did you mean fire2, fire3, fire4? (list them with: inceptionism layers --model squeezenet1_1)",
+        ),
+        "channel": (
+            ["--layer", "fire7:384"],
+            "channel 384 does not exist in fire7 of squeezenet1_1: it has channels 0..383",
+        ),
         "octave scale": (["--octave-scale", "1"], "octave_scale must be > 1.0, got 1.0"),
         "octave scale below": (["--octave-scale", "0.7"], "octave_scale must be > 1.0, got 0.7"),
         "steps": (["--steps", "0"], "steps must be >= 1, got 0"),
         "jitter": (["--jitter", "-4"], "jitter must be non-negative, got -4"),
-        "octaves": (["--octaves", "10"], "with octaves=10 and octave_scale=1.4 the smallest octave of this 451x300 image is 22x15 px, under the 17 px squeezenet1_1 needs; use octaves <= 9 or a larger image"),
-        "not a number": (["--steps", "many"], "Invalid value for '--steps': 'many' is not a valid integer. (see: inceptionism dream --help)"),
+        "octaves": (
+            ["--octaves", "10"],
+            "with octaves=10 and octave_scale=1.4 the smallest octave of this 451x300 image is 22x15 px, under the 17 px squeezenet1_1 needs; use octaves <= 9 or a larger image",
+        ),
+        "not a number": (
+            ["--steps", "many"],
+            "Invalid value for '--steps': 'many' is not a valid integer. (see: inceptionism dream --help)",
+        ),
         "weights": (["--weights", tmp / "nothing.pth"], f"weights file not found: {tmp / 'nothing.pth'}"),
     }
 

@@ -288,7 +288,6 @@ def test_max_size_must_be_a_positive_integer(max_size, shown):
         load_image(noise(4, 4), max_size=max_size)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bool is an int, so max_size=True is taken as 1")
 def test_max_size_true_is_refused():
     with pytest.raises(InvalidParameterError, match=exactly("max_size must be a positive integer, got True")):
         load_image(noise(4, 4), max_size=True)
@@ -373,7 +372,7 @@ def test_decompression_bomb_is_refused(tmp_path):
     ("source", "kind"), [(42, "int"), ([[0, 1]], "list"), (b"photo.png", "bytes"), (None, "NoneType")]
 )
 def test_unsupported_input_type(source, kind):
-    expect_image_error(source, f"cannot use a {kind} as an image; give a path, a PIL image or an array")
+    expect_image_error(source, f"cannot use {kind} as an image; give a path, a PIL image or an array")
 
 
 def grey16_pgm(path: Path, values: list[int]) -> Path:
@@ -382,7 +381,6 @@ def grey16_pgm(path: Path, values: list[int]) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="bug: mode I is scaled by 257 only when some pixel exceeds 255")
 def test_16_bit_pgm_pixel_does_not_depend_on_its_neighbours(tmp_path):
     dark = grey16_pgm(tmp_path / "dark.pgm", [100, 200])
     bright = grey16_pgm(tmp_path / "bright.pgm", [100, 60000])
@@ -558,7 +556,6 @@ def test_failure_while_encoding_leaves_no_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, raises=(OSError, ValueError), reason="bug: Pillow encoder errors escape save_image")
 @pytest.mark.parametrize(
     ("image", "name"), [(Image.new("RGBA", (2, 2)), "out.jpg"), (Image.new("RGB", (16384, 1)), "out.webp")]
 )
@@ -624,9 +621,10 @@ def test_read_metadata_errors(tmp_path):
 
     with pytest.raises(ImageError, match=exactly(f"input not found: {absent}")):
         read_metadata(absent)
-    unreadable = f"{text} is not an image Pillow can read (cannot identify image file '{text}')"
-    with pytest.raises(ImageError, match=exactly(unreadable)):
+    with pytest.raises(ImageError, match=exactly(f"{text} is not an image Pillow can read")):
         read_metadata(text)
+    with pytest.raises(ImageError, match=exactly(f"input is a directory, not an image: {tmp_path}")):
+        read_metadata(tmp_path)
     with pytest.raises(ImageError, match=exactly(f"{damaged} has damaged inceptionism metadata")):
         read_metadata(damaged)
 

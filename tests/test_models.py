@@ -29,7 +29,9 @@ def test_registry_lists_the_embedded_model_first():
 def test_unknown_model_suggests_close_names():
     with pytest.raises(UnknownNameError) as info:
         get_model("googlenet2")
-    assert str(info.value) == "unknown model 'googlenet2'; did you mean googlenet? (list them with: inceptionism models)"
+    assert (
+        str(info.value) == "unknown model 'googlenet2'; did you mean googlenet? (list them with: inceptionism models)"
+    )
 
 
 @pytest.mark.parametrize(

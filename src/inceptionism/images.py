@@ -78,7 +78,7 @@ def load_image(source: ImageInput, *, max_size: int | None = None) -> LoadedImag
     >>> loaded.image.size, loaded.original_size
     ((200, 133), (451, 300))
     """
-    if max_size is not None and (not isinstance(max_size, int) or max_size < 1):
+    if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
         raise InvalidParameterError(f"max_size must be a positive integer, got {max_size!r}")
     if isinstance(source, Image.Image):
         name, image = None, _to_rgb(source)
@@ -87,7 +87,7 @@ def load_image(source: ImageInput, *, max_size: int | None = None) -> LoadedImag
     elif isinstance(source, (str, os.PathLike)):
         name, image = os.fspath(source), _read(Path(source))
     else:
-        raise ImageError(f"cannot use a {type(source).__name__} as an image; give a path, a PIL image or an array")
+        raise ImageError(f"cannot use {type(source).__name__} as an image; give a path, a PIL image or an array")
     original = image.size
     if max_size is not None and max(original) > max_size:
         ratio = max_size / max(original)
@@ -97,13 +97,19 @@ def load_image(source: ImageInput, *, max_size: int | None = None) -> LoadedImag
     return LoadedImage(image=image, name=name, original_size=original)
 
 
-def _read(path: Path) -> Image.Image:
+def _check_readable(path: Path) -> None:
     if not path.exists():
         raise ImageError(f"input not found: {path}")
     if path.is_dir():
         raise ImageError(f"input is a directory, not an image: {path}")
     if path.stat().st_size == 0:
         raise ImageError(f"input is an empty file: {path}")
+    if not os.access(path, os.R_OK):
+        raise ImageError(f"cannot read {path}: permission denied")
+
+
+def _read(path: Path) -> Image.Image:
+    _check_readable(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -123,8 +129,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "F":  # float images come in 0..1 or in 0..255
         array = np.nan_to_num(np.asarray(image, dtype=np.float64))
         return _from_array((array / (255.0 if array.max(initial=0) > 1 else 1.0)).clip(0, 1))
-    if image.mode.startswith("I"):  # 16- and 32-bit integer greyscale
-        return _from_array(np.asarray(image))
+    if image.mode.startswith("I"):  # integer greyscale: Pillow's modes for 16-bit files
+        return _from_array(np.asarray(image).clip(0, 65535).astype(np.uint16))
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -210,7 +216,10 @@ def save_image(image: Image.Image, path: str | os.PathLike, *, metadata: dict[st
             exif[_EXIF_IMAGE_DESCRIPTION] = f"{METADATA_KEY}:{text}"
             options["exif"] = exif.tobytes()
     buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
+    try:
+        image.save(buffer, format=fmt, **options)
+    except (OSError, ValueError) as error:
+        raise OutputError(f"cannot write {path}: {error}") from None
     with atomic_writer(path) as handle:
         handle.write(buffer.getbuffer())
     return path
@@ -223,8 +232,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any] | None:
         ImageError: ``path`` cannot be read as an image.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"input not found: {path}")
+    _check_readable(path)
     try:
         with Image.open(path) as image:
             text = image.info.get(METADATA_KEY)
@@ -232,8 +240,10 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any] | None:
                 description = image.getexif().get(_EXIF_IMAGE_DESCRIPTION, "")
                 prefix = f"{METADATA_KEY}:"
                 text = description[len(prefix) :] if description.startswith(prefix) else None
-    except (Image.UnidentifiedImageError, OSError) as error:
-        raise ImageError(f"{path} is not an image Pillow can read ({error})") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(f"{path} is not an image Pillow can read") from None
+    except OSError as error:
+        raise ImageError(f"{path} is damaged or truncated: {error}") from None
     if text is None:
         return None
     try:
