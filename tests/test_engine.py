@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from inceptionism import dream
-from inceptionism.engine import Progress, Schedule, ascend, check_size
+from inceptionism.engine import Progress, Schedule, ascend, check_size, roll_into
 from inceptionism.errors import DeviceError, ImageError, InvalidParameterError
 from inceptionism.images import to_tensor
 from inceptionism.objectives import as_objective
@@ -178,3 +178,11 @@ def test_tap_logits_runs_the_whole_network(tiny_net):
         features = extract(pixels)
     assert torch.equal(features["logits"], tiny_net(pixels))
     assert features["logits"].shape == (1, 10)
+
+
+@pytest.mark.parametrize(("dy", "dx"), [(0, 0), (3, -5), (-7, 2), (40, -90), (16, 0), (0, 24)])
+def test_roll_into_matches_torch_roll(dy, dx):
+    source = torch.arange(2 * 3 * 16 * 24, dtype=torch.float32).view(2, 3, 16, 24)
+    target = torch.empty_like(source).contiguous(memory_format=torch.channels_last)
+    roll_into(source, target, dy, dx)
+    assert torch.equal(target, source.roll((dy, dx), dims=(2, 3)))

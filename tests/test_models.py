@@ -93,7 +93,7 @@ def test_embedded_squeezenet_loads_with_checksum(squeezenet):
     path = weights_module.ndf_squeezenet_path()
     assert hashlib.sha256(path.read_bytes()).hexdigest() == weights_module.NDF_SQUEEZENET_SHA256
     assert squeezenet.weights == "default"
-    conv1 = squeezenet.body.conv1.weight
+    conv1 = squeezenet.body.conv1.conv.weight
     assert conv1.shape == (64, 3, 3, 3)
     raw = weights_module.load_ndf_pickle(path, weights_module.NDF_SQUEEZENET_SHA256)["conv1"][0]  # HWIO
     assert np.allclose(conv1[5, 2].numpy(), raw[:, :, 2, 5])
@@ -163,7 +163,11 @@ def test_weights_file_errors(tmp_path):
     torch.save(get_model("squeezenet1_1", weights=None).body.state_dict(), squeeze_state)
     with pytest.raises(WeightsError) as info:
         get_model("googlenet", weights=squeeze_state)
-    assert str(info.value).startswith(f"{squeeze_state} does not fit googlenet: missing 364 (e.g. aux1.conv.bn.bias")
+    assert str(info.value) == (
+        f"{squeeze_state} does not fit googlenet: missing 363 (e.g. aux1.conv.bn.bias, "
+        "aux1.conv.bn.num_batches_tracked, aux1.conv.bn.running_mean); unexpected 51 (e.g. conv1.conv.bias, "
+        "conv10.bias, conv10.weight) parameter names"
+    )
 
 
 def test_googlenet_without_network_says_what_to_do(tmp_path, monkeypatch):
@@ -193,3 +197,28 @@ def test_googlenet_uses_the_hub_cache(tmp_path, monkeypatch):
     net = get_model("googlenet")
     assert net.weights == "default"
     assert torch.equal(net.body.fc.bias, torch.load(cached)["fc.bias"])
+
+
+@pytest.mark.parametrize("model", list_models())
+def test_prepared_copy_computes_the_same_and_leaves_the_original(model):
+    torch.manual_seed(5)
+    net = get_model(model, weights=None)
+    for module in net.modules():  # non-trivial batch-norm statistics, so folding has work to do
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.uniform_(0.5, 1.5)
+            module.bias.uniform_(-0.2, 0.2)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    fast = net.prepared(torch.device("cpu"))
+    pixels = torch.rand(1, 3, 96, 80, generator=torch.Generator().manual_seed(0)) * 255
+    layer = get_model_entry(model).default_layer
+    with torch.no_grad(), net.tap([layer]) as slow_extract, fast.tap([layer]) as fast_extract:
+        expected, got = slow_extract(pixels)[layer], fast_extract(pixels)[layer]
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert net.state_dict().keys() == before.keys()
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in before.items())
+    kernels = [p for p in fast.parameters() if p.dim() == 4 and p.shape[-1] > 1]
+    assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
+    assert not net.body.conv1.conv.weight.is_contiguous(memory_format=torch.channels_last)

@@ -111,11 +111,16 @@ def dream(
     width, height = source.image.size
     check_size(net, schedule, height, width)
 
-    net = net.to(torch_device, memory_format=torch.channels_last)
     generator = torch.Generator().manual_seed(seed)
     pixels = to_tensor(source.image).to(torch_device)
     dreamed, losses = ascend(
-        net, pixels, objective, schedule, generator=generator, precision=chosen_precision, callback=callback
+        net.prepared(torch_device),
+        pixels,
+        objective,
+        schedule,
+        generator=generator,
+        precision=chosen_precision,
+        callback=callback,
     )
     from inceptionism import __version__
 

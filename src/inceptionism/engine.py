@@ -180,19 +180,40 @@ def ascend(
     with net.tap(objective.layers) as extract:
         for octave, size in enumerate(sizes, start=1):
             base = resize(pixels, size)
+            # Three buffers per octave, reused by every step: the image, its shifted copy
+            # (the leaf the gradient is taken for) and the gradient shifted back.
             image = (base + resize(detail, size)).clamp_(0, PIXEL_MAX)
             image = image.contiguous(memory_format=torch.channels_last)
+            shifted = torch.empty_like(image).requires_grad_(True)
+            unshifted = torch.empty_like(image)
             for step in range(1, schedule.steps + 1):
                 dy, dx = torch.randint(-schedule.jitter, schedule.jitter + 1, (2,), generator=generator).tolist()
-                shifted = image.roll((dy, dx), dims=(2, 3)).requires_grad_(True)
+                with torch.no_grad():
+                    roll_into(image, shifted, dy, dx)
                 with autocast(device, precision):
                     loss = objective(extract(shifted))
                 (gradient,) = torch.autograd.grad(loss, shifted)
-                gradient = gradient.roll((-dy, -dx), dims=(2, 3))
-                scale = schedule.step_size / (gradient.abs().mean() + _EPS)
-                image.add_(gradient * scale).clamp_(0, PIXEL_MAX)
+                roll_into(gradient, unshifted, -dy, -dx)
+                # Normalise by the mean absolute gradient: the step is step_size levels on average.
+                scale = schedule.step_size * unshifted.numel() / (torch.linalg.vector_norm(unshifted, 1) + _EPS)
+                image.addcmul_(unshifted, scale).clamp_(0, PIXEL_MAX)
                 losses.append(float(loss.detach()))
                 if callback is not None:
                     callback(Progress(octave, len(sizes), step, schedule.steps, losses[-1]))
             detail = image - base
     return image.contiguous(), losses
+
+
+def roll_into(source: Tensor, target: Tensor, dy: int, dx: int) -> None:
+    """``target[..., (i + dy) % H, (j + dx) % W] = source[..., i, j]`` without a temporary.
+
+    The same as ``target.copy_(source.roll((dy, dx), dims=(-2, -1)))``, as four block copies.
+    """
+    height, width = source.shape[-2:]
+    dy, dx = dy % height, dx % width
+    for rows_from, rows_to, rows_at in ((0, height - dy, dy), (height - dy, height, 0)):
+        for cols_from, cols_to, cols_at in ((0, width - dx, dx), (width - dx, width, 0)):
+            if rows_to > rows_from and cols_to > cols_from:
+                target[..., rows_at : rows_at + rows_to - rows_from, cols_at : cols_at + cols_to - cols_from].copy_(
+                    source[..., rows_from:rows_to, cols_from:cols_to]
+                )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 WEIGHTS_URL = "https://download.pytorch.org/models/googlenet-1378be20.pth"
 
@@ -39,6 +40,12 @@ class BasicConv2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``(B, in, H, W)`` to ``(B, out, H', W')``."""
         return F.relu(self.bn(self.conv(x)))
+
+    def fold_batch_norm(self) -> None:
+        """Merge the (eval-mode) batch norm into the convolution: same outputs, one op less."""
+        if isinstance(self.bn, nn.BatchNorm2d):
+            self.conv = fuse_conv_bn_eval(self.conv, self.bn)
+            self.bn = nn.Identity()
 
 
 class Inception(nn.Module):

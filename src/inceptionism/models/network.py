@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from inceptionism.errors import unknown_name
+from inceptionism.models.fast import faster_conv
 
 LOGITS = "logits"
 """Name of the pseudo-layer holding the class scores, tap-able like any layer."""
@@ -123,6 +125,25 @@ class Network(nn.Module):
     def forward(self, pixels: Tensor) -> Tensor:
         """Class scores ``(B, classes)`` for RGB pixels ``(B, 3, H, W)`` in 0..255."""
         return self.body(self.normalize(pixels))
+
+    def prepared(self, device: torch.device) -> Network:
+        """A copy made for fast inference on ``device``; this network is left unchanged.
+
+        Batch norms are folded into their convolutions (any submodule with a
+        ``fold_batch_norm`` method), stem convolutions are rewritten (see
+        :mod:`inceptionism.models.fast`), parameters are frozen and channels-last.
+        """
+        copy = deepcopy(self)
+        for module in copy.modules():
+            if hasattr(module, "fold_batch_norm"):
+                module.fold_batch_norm()
+        for module in list(copy.modules()):
+            for name, child in module.named_children():
+                faster = faster_conv(child)
+                if faster is not child:
+                    setattr(module, name, faster)
+        copy.eval().requires_grad_(False)
+        return copy.to(device=device, memory_format=torch.channels_last)
 
     def check_layers(self, names: Collection[str]) -> None:
         """Raise :class:`~inceptionism.errors.UnknownNameError` for a name that is not a layer."""

