@@ -1,24 +1,31 @@
-"""Speed of the dream engine against a plain fp32 eager loop, measured in one process.
+"""Speed of the dream engine against plain fp32 eager loops, measured in one process.
 
-Run:  .venv/bin/python bench/bench.py            (about 3 minutes on 2 CPU cores)
+Run:  .venv/bin/python bench/bench.py            (about 6 minutes on 2 CPU cores)
 
 For each network it dreams a 1024x683 photo with the classic schedule (4 octaves x1.4,
-10 steps of 1.5, jitter 32) through the public API, alternating with a plain reference
-implementation of the same algorithm on the same image, schedule and weights: fp32,
-NCHW tensors, batch norms unfolded, ``torch.roll`` and fresh tensors every step, no autocast.
-Both stop the forward pass at the dreamed layer. One warm-up run of each comes first.
+10 steps of 1.5, jitter 32) through the public API, alternating with two reference
+implementations of the same algorithm on the same image, schedule, weights and seed:
 
-Printed per network: seconds (median), FLOPs counted by torch's flop counter over one whole
-dream, achieved GFLOP/s, the fraction of this machine's matmul peak (measured here, in the
-precision the engine used), the peak memory the dream added, and the speed-up.
+- plain: the loop as usually written: fp32, NCHW, the whole network run every step with a
+  hook on the layer, parameters left trainable (so backward computes their gradients too),
+  ``torch.roll`` and fresh tensors every step.
+- cut fp32: the same, but stopping at the dreamed layer with frozen parameters: what is
+  left of the engine's speed-up is precision, memory format and layer rewrites.
+
+One warm-up run of each comes first. Printed per network: seconds (median), FLOPs counted
+by torch's flop counter over one whole dream, achieved GFLOP/s, the fraction of this
+machine's matmul peak (measured in this run, in the precision the engine used), the peak
+memory of a dream (in a fresh process, above the loaded model), and both speed-ups.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import copy
 import statistics
-import threading
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,23 +44,36 @@ CLASSIC = Schedule(octaves=4, octave_scale=1.4, steps=10, step_size=1.5, jitter=
 CASES = [("squeezenet1_1", "fire7", "default"), ("googlenet", "inception4c", None)]
 
 
-def plain_dream(net, pixels: torch.Tensor, layer: str, schedule: Schedule, seed: int) -> torch.Tensor:
-    """The reference: the same algorithm written the plain way, in fp32 eager mode."""
+def plain_dream(net, pixels: torch.Tensor, layer: str, schedule: Schedule, seed: int, *, cut: bool) -> torch.Tensor:
+    """The reference: the same algorithm written the plain way, in fp32 eager mode.
+
+    ``net`` must be an fp32, NCHW copy; with ``cut=False`` its parameters must be trainable.
+    """
     generator = torch.Generator().manual_seed(seed)
     sizes = schedule.octave_sizes(*pixels.shape[-2:])
     detail = torch.zeros(1, 3, *sizes[0])
-    with net.tap([layer]) as extract:
+    captured = {}
+    hook = net.body.get_submodule(layer).register_forward_hook(lambda m, i, output: captured.update(out=output))
+    try:
         for size in sizes:
             base = resize(pixels, size)
             image = (base + resize(detail, size)).clamp(0, 255)
             for _ in range(schedule.steps):
                 dy, dx = torch.randint(-schedule.jitter, schedule.jitter + 1, (2,), generator=generator).tolist()
                 shifted = image.roll((dy, dx), dims=(2, 3)).requires_grad_(True)
-                loss = extract(shifted)[layer].square().mean()
+                if cut:
+                    with net.tap([layer]) as extract:
+                        loss = extract(shifted)[layer].square().mean()
+                else:
+                    net(shifted)
+                    loss = captured["out"].square().mean()
                 loss.backward()
+                net.zero_grad(set_to_none=True)
                 gradient = shifted.grad.roll((-dy, -dx), dims=(2, 3))
                 image = (image + schedule.step_size * gradient / (gradient.abs().mean() + 1e-8)).clamp(0, 255)
             detail = image - base
+    finally:
+        hook.remove()
     return image
 
 
@@ -69,35 +89,24 @@ def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-class PeakMemory:
-    """Highest resident set size seen while the block runs, sampled every 2 ms (Linux)."""
+PEAK_MEMORY_SCRIPT = """
+import resource, sys
+import inceptionism
+from PIL import Image
+from inceptionism.models import get_model
+model, layer, weights, photo, schedule = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], eval(sys.argv[5])
+net = get_model(model, weights=None if weights == "none" else weights)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+inceptionism.dream(Image.open(photo), model=net, layers=[layer], seed=0, max_size=None, **schedule)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
 
-    def __init__(self) -> None:
-        self.page = os.sysconf("SC_PAGE_SIZE")
-        self.peak = self.start = self._rss()
-        self._stop = threading.Event()
 
-    def _rss(self) -> int:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * self.page
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.002):
-            self.peak = max(self.peak, self._rss())
-
-    def __enter__(self) -> PeakMemory:
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-
-    @property
-    def added_mb(self) -> float:
-        return (self.peak - self.start) / 2**20
+def peak_memory_mb(model: str, layer: str, weights: str | None, photo: Path) -> float:
+    """Peak resident memory a dream adds above the loaded model, in a fresh process (Linux)."""
+    command = [sys.executable, "-c", PEAK_MEMORY_SCRIPT, model, layer, weights or "none", str(photo)]
+    command.append(repr(CLASSIC.as_dict()))
+    return float(subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip())
 
 
 def timed(function, *args, **kwargs) -> float:
@@ -121,39 +130,43 @@ def main() -> None:
     print(f"matmul peak: fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s")
     print(f"photo {width}x{height}, schedule {CLASSIC.as_dict()}\n")
 
-    header = f"{'model':<14} {'layer':<12} {'seconds':>8} {'GFLOP':>7} {'GFLOP/s':>8} {'of peak':>8} "
-    header += f"{'peak MB':>8} {'plain s':>8} {'speed-up':>9}"
+    header = f"{'model':<14} {'layer':<12} {'seconds':>8} {'GFLOP':>6} {'GFLOP/s':>8} {'of peak':>8} "
+    header += f"{'peak MB':>8} {'plain s':>8} {'speed-up':>9} {'cut fp32 s':>11} {'speed-up':>9}"
     print(header)
-    for model, layer, weights in CASES:
-        net = get_model(model, weights=weights)
+    with tempfile.TemporaryDirectory() as scratch:
+        photo_path = Path(scratch) / "photo.png"
+        photo.save(photo_path)
+        for model, layer, weights in CASES:
+            net = get_model(model, weights=weights)
+            trainable = copy.deepcopy(net).requires_grad_(True)
 
-        def ours(net=net, layer=layer):
-            inceptionism.dream(
-                photo, model=net, layers=[layer], seed=0, max_size=None, precision="auto", device="cpu",
-                **CLASSIC.as_dict(),
+            def ours(net=net, layer=layer):
+                inceptionism.dream(
+                    photo, model=net, layers=[layer], seed=0, max_size=None, device="cpu", **CLASSIC.as_dict()
+                )
+
+            def plain(net=trainable, layer=layer):
+                plain_dream(net, pixels, layer, CLASSIC, seed=0, cut=False)
+
+            def cut(net=net, layer=layer):
+                plain_dream(net, pixels, layer, CLASSIC, seed=0, cut=True)
+
+            with FlopCounterMode(display=False) as counter:
+                cut()
+            flops = counter.get_total_flops()
+            times: dict[str, list[float]] = {"ours": [], "plain": [], "cut": []}
+            ours(), plain(), cut()  # warm-up
+            for _ in range(args.repeats):
+                for name, run in (("plain", plain), ("ours", ours), ("cut", cut)):
+                    times[name].append(timed(run))
+            seconds, plain_s, cut_s = (statistics.median(times[k]) for k in ("ours", "plain", "cut"))
+            rate = flops / seconds / 1e9
+            memory = peak_memory_mb(model, layer, weights, photo_path)
+            print(
+                f"{model:<14} {layer:<12} {seconds:8.2f} {flops / 1e9:6.0f} {rate:8.1f} "
+                f"{rate / peaks[precision]:8.0%} {memory:8.0f} {plain_s:8.2f} {plain_s / seconds:8.2f}x "
+                f"{cut_s:11.2f} {cut_s / seconds:8.2f}x"
             )
-
-        def plain(net=net, layer=layer):
-            plain_dream(net, pixels, layer, CLASSIC, seed=0)
-
-        with FlopCounterMode(display=False) as counter:
-            plain()
-        flops = counter.get_total_flops()
-        ours(), plain()  # warm-up
-        ours_times, plain_times = [], []
-        memory = None
-        for _ in range(args.repeats):
-            plain_times.append(timed(plain))
-            with PeakMemory() as sampled:
-                ours_times.append(timed(ours))
-            memory = sampled if memory is None or sampled.peak > memory.peak else memory
-        seconds, plain_seconds = statistics.median(ours_times), statistics.median(plain_times)
-        rate = flops / seconds / 1e9
-        print(
-            f"{model:<14} {layer:<12} {seconds:8.2f} {flops / 1e9:7.0f} {rate:8.1f} "
-            f"{rate / peaks[precision]:8.0%} {memory.added_mb:8.0f} {plain_seconds:8.2f} "
-            f"{plain_seconds / seconds:8.2f}x"
-        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 MAX_STEM_CHANNELS = 4
+MIN_STEM_KERNEL = 5  # measured: for 3x3 stems the rewrite's own reshuffling costs more than it saves
 
 
 class SpaceToDepthConv2d(nn.Module):
@@ -60,6 +61,7 @@ def faster_conv(conv: nn.Module) -> nn.Module:
         and conv.padding_mode == "zeros"
         and isinstance(conv.padding, tuple)
         and conv.in_channels <= MAX_STEM_CHANNELS
+        and min(conv.kernel_size) >= MIN_STEM_KERNEL
     ):
         return SpaceToDepthConv2d(conv)
     return conv
