@@ -90,15 +90,22 @@ def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
 
 
 PEAK_MEMORY_SCRIPT = """
-import resource, sys
+import re, sys
 import inceptionism
 from PIL import Image
 from inceptionism.models import get_model
+
+def high_water_mb():  # this process's peak resident memory; unlike ru_maxrss, not inherited from the parent
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read())[1]) / 1024
+
 model, layer, weights, photo, schedule = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], eval(sys.argv[5])
 net = get_model(model, weights=None if weights == "none" else weights)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-inceptionism.dream(Image.open(photo), model=net, layers=[layer], seed=0, max_size=None, **schedule)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+image = Image.open(photo)
+image.load()
+before = high_water_mb()
+inceptionism.dream(image, model=net, layers=[layer], seed=0, max_size=None, **schedule)
+print(high_water_mb() - before)
 """
 
 
