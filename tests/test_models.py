@@ -10,7 +10,14 @@ import pytest
 import torch
 
 from inceptionism.errors import UnknownNameError, WeightsError
-from inceptionism.models import get_model, get_model_entry, imagenet_classes, imagenet_wnids, list_models
+from inceptionism.models import (
+    PSEUDO_LAYERS,
+    get_model,
+    get_model_entry,
+    imagenet_classes,
+    imagenet_wnids,
+    list_models,
+)
 from inceptionism.models import weights as weights_module
 from inceptionism.models.googlenet import WEIGHTS_URL
 
@@ -36,7 +43,7 @@ def test_unknown_model_suggests_close_names():
 
 @pytest.mark.parametrize(
     ("model", "layer"),
-    [(model, layer) for model in list_models() for layer in (*get_model_entry(model).layers, "logits")],
+    [(model, layer) for model in list_models() for layer in (*get_model_entry(model).layers, *PSEUDO_LAYERS)],
 )
 def test_every_layer_taps_and_backpropagates(random_nets, model, layer):
     net = random_nets[model]

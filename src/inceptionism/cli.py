@@ -20,7 +20,7 @@ from inceptionism.engine import Progress
 from inceptionism.errors import InceptionismError
 from inceptionism.files import check_writable, unused_path
 from inceptionism.images import output_format, read_metadata, sample_path, save_image
-from inceptionism.models import get_model, get_model_entry, list_models
+from inceptionism.models import PSEUDO_LAYERS, get_model, get_model_entry, list_models
 from inceptionism.runtime import DEVICES, PRECISIONS
 
 EXIT_BAD_INPUT = 2
@@ -222,7 +222,7 @@ def models_command() -> None:
     """
     for name in list_models():
         entry = get_model_entry(name)
-        click.echo(f"{name}  (default layer {entry.default_layer}, {len(entry.layers) + 1} layers)")
+        click.echo(f"{name}  (default layer {entry.default_layer}, {len(entry.layers) + len(PSEUDO_LAYERS)} layers)")
         click.echo(f"    {entry.description}")
         click.echo(f"    weights: {entry.weights_source}")
 

@@ -6,7 +6,7 @@ True
 """
 
 from inceptionism.models.imagenet import imagenet_classes, imagenet_wnids
-from inceptionism.models.network import LOGITS, Network, Preprocessing
+from inceptionism.models.network import CLASSES, INPUT, LOGITS, PSEUDO_LAYERS, Network, Preprocessing
 from inceptionism.models.registry import (
     ModelEntry,
     get_model,
@@ -16,7 +16,10 @@ from inceptionism.models.registry import (
 )
 
 __all__ = [
+    "CLASSES",
+    "INPUT",
     "LOGITS",
+    "PSEUDO_LAYERS",
     "ModelEntry",
     "Network",
     "Preprocessing",

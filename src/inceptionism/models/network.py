@@ -14,8 +14,13 @@ from torch import Tensor, nn
 from inceptionism.errors import unknown_name
 from inceptionism.models.fast import faster_conv
 
+INPUT = "input"
+"""Pseudo-layer: the pixels given to the network, ``(B, 3, H, W)`` RGB in 0..255."""
 LOGITS = "logits"
-"""Name of the pseudo-layer holding the class scores, tap-able like any layer."""
+"""Pseudo-layer: the network's output, the class scores ``(B, classes)``."""
+CLASSES = "classes"
+"""Pseudo-layer: the class scores before any ReLU, the network's ``class_layer``."""
+PSEUDO_LAYERS = (INPUT, LOGITS, CLASSES)
 
 
 @dataclass(frozen=True)
@@ -80,12 +85,14 @@ class Network(nn.Module):
         name: registry name, e.g. ``"squeezenet1_1"``.
         preprocessing: how pixels become the body's input.
         layers: tap-able layer names in forward order (submodule paths of ``body``);
-            the pseudo-layer ``"logits"`` (the body's output) is always available too.
+            the pseudo-layers ``"input"``, ``"logits"`` and ``"classes"`` are added.
         labels: class names, index-aligned with the logits.
         min_size: smallest height and width in pixels the whole body accepts.
         input_size: side length the network was trained at (used to classify).
         weights: which weights are loaded: ``"default"``, ``"random"`` or a file path.
         default_layer: the layer dreamed when none is chosen (default: the last of ``layers``).
+        class_layer: the layer whose channels are the class scores before any ReLU, spatial
+            ``(B, classes, h, w)`` or flat ``(B, classes)`` (default: ``"logits"``).
 
     >>> from inceptionism.models import get_model
     >>> net = get_model("squeezenet1_1", weights=None)
@@ -107,20 +114,23 @@ class Network(nn.Module):
         input_size: int,
         weights: str,
         default_layer: str | None = None,
+        class_layer: str = LOGITS,
     ) -> None:
         super().__init__()
         self.body = body
         self.normalize = Normalize(preprocessing)
         self.name = name
         self.preprocessing = preprocessing
-        self.layers = (*layers, LOGITS)
+        self.layers = (INPUT, *layers, LOGITS, CLASSES)
         self.labels = tuple(labels)
         self.min_size = min_size
         self.input_size = input_size
         self.weights = weights
         self.default_layer = default_layer or layers[-1]
-        for layer in (*layers, self.default_layer):
-            body.get_submodule(layer)  # a typo in a model definition fails at build time
+        self.class_layer = class_layer
+        for layer in (*layers, self.default_layer, class_layer):
+            if layer != LOGITS:
+                body.get_submodule(layer)  # a typo in a model definition fails at build time
 
     def forward(self, pixels: Tensor) -> Tensor:
         """Class scores ``(B, classes)`` for RGB pixels ``(B, 3, H, W)`` in 0..255."""
@@ -164,13 +174,16 @@ class Network(nn.Module):
 
         Yields:
             A function mapping pixels ``(B, 3, H, W)`` to ``{layer: activation (B, C, h, w)}``
-            (``"logits"`` maps to ``(B, classes)``).
+            (``"logits"`` maps to ``(B, classes)``, ``"input"`` to the pixels themselves).
         """
         wanted = list(dict.fromkeys(layers))
         self.check_layers(wanted)
+        # What each name reads: "classes" is an alias, "input" needs no forward pass.
+        source = {name: self.class_layer if name == CLASSES else name for name in wanted}
+        hooked = {source[name] for name in wanted} - {INPUT, LOGITS}
+        need_forward = bool(hooked) or LOGITS in source.values()
+        need_full_forward = LOGITS in source.values()
         captured: dict[str, Tensor] = {}
-        hooked = [name for name in wanted if name != LOGITS]
-        need_full_forward = LOGITS in wanted
 
         def capture(name: str, _module: nn.Module, _inputs: object, output: Tensor) -> None:
             captured[name] = output
@@ -183,13 +196,15 @@ class Network(nn.Module):
 
         def extract(pixels: Tensor) -> dict[str, Tensor]:
             captured.clear()
-            try:
-                logits = self(pixels)
-            except _StopForward:
-                pass
-            else:
-                captured[LOGITS] = logits
-            return {name: captured[name] for name in wanted}
+            if need_forward:
+                try:
+                    logits = self(pixels)
+                except _StopForward:
+                    pass
+                else:
+                    captured[LOGITS] = logits
+            captured[INPUT] = pixels
+            return {name: captured[source[name]] for name in wanted}
 
         try:
             yield extract

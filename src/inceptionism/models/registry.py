@@ -35,6 +35,7 @@ class ModelEntry:
         build: makes the randomly initialised torch module.
         layers: tap-able layer names in forward order.
         default_layer: the layer dreamed when none is given.
+        class_layer: the layer holding class scores before any ReLU (see :class:`Network`).
         preprocessing: how RGB 0..255 pixels become its input.
         min_size: smallest height and width the whole network accepts.
         input_size: side length it was trained at.
@@ -47,6 +48,7 @@ class ModelEntry:
     build: Callable[[], nn.Module]
     layers: tuple[str, ...]
     default_layer: str
+    class_layer: str
     preprocessing: Preprocessing
     min_size: int
     input_size: int
@@ -118,6 +120,7 @@ def get_model(name: str, *, weights: WeightsArg = "default", progress: bool = Fa
         input_size=entry.input_size,
         weights=description,
         default_layer=entry.default_layer,
+        class_layer=entry.class_layer,
     )
     return net.eval().requires_grad_(False)
 
@@ -164,6 +167,7 @@ register_model(
         build=squeezenet.SqueezeNet11,
         layers=squeezenet.LAYERS,
         default_layer="fire7",
+        class_layer="conv10",  # its spatial class map; the logits are its ReLU'd mean
         preprocessing=Preprocessing("BGR", 1.0, (104.006, 116.669, 122.679)),
         min_size=17,
         input_size=227,
@@ -180,6 +184,7 @@ register_model(
         build=googlenet.GoogLeNet,
         layers=googlenet.LAYERS,
         default_layer="inception4c",
+        class_layer="logits",
         preprocessing=Preprocessing("RGB", 1 / 255, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
         min_size=15,
         input_size=224,
