@@ -15,6 +15,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from inceptionism.errors import ImageError, InvalidParameterError
+from inceptionism.gradients import (
+    gaussian_blur,
+    laplacian_normalize,
+    luminance_only,
+    mean_abs,
+    total_variation_gradient,
+)
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective
 from inceptionism.runtime import autocast
@@ -34,6 +41,12 @@ class Schedule:
         step_size: step length in pixel levels (0..255) after normalising the gradient
             by its mean absolute value.
         jitter: largest random shift in pixels applied before each step.
+        lap_levels: normalise the gradient over this many Laplacian-pyramid bands (0: off).
+        smooth: Gaussian blur of the gradient, sigma in pixels (0: off).
+        tv: weight of the total-variation gradient relative to the objective's (0: off).
+        keep_colors: step along luminance only, so the colours stay.
+        tile: compute the gradient in square tiles of this side (``None``: whole image).
+        tile_batch: tiles run through the network together.
 
     >>> Schedule(octave_scale=0.8)
     Traceback (most recent call last):
@@ -46,11 +59,28 @@ class Schedule:
     steps: int = 10
     step_size: float = 1.5
     jitter: int = 32
+    lap_levels: int = 0
+    smooth: float = 0.0
+    tv: float = 0.0
+    keep_colors: bool = False
+    tile: int | None = None
+    tile_batch: int = 1
 
     def __post_init__(self) -> None:
         _check_int("octaves", self.octaves, 1)
         _check_int("steps", self.steps, 1)
         _check_int("jitter", self.jitter, 0)
+        _check_int("lap_levels", self.lap_levels, 0)
+        _check_int("tile_batch", self.tile_batch, 1)
+        if self.tile is not None:
+            _check_int("tile", self.tile, 1)
+        for name in ("smooth", "tv"):
+            value = getattr(self, name)
+            _check_number(name, value)
+            if value < 0:
+                raise InvalidParameterError(f"{name} must be non-negative, got {value!r}")
+        if not isinstance(self.keep_colors, bool):
+            raise InvalidParameterError(f"keep_colors must be True or False, got {self.keep_colors!r}")
         _check_number("octave_scale", self.octave_scale)
         if not self.octave_scale > 1.0:
             raise InvalidParameterError(f"octave_scale must be > 1.0, got {self.octave_scale!r}")
@@ -122,6 +152,10 @@ ProgressCallback = Callable[[Progress], None]
 
 def check_size(net: Network, schedule: Schedule, height: int, width: int) -> None:
     """Refuse images whose smallest octave the network cannot take, saying what would work."""
+    if schedule.tile is not None and schedule.tile < net.min_size:
+        raise InvalidParameterError(
+            f"tile must be at least {net.min_size} px for {net.name} (its smallest input), got {schedule.tile}"
+        )
     if min(height, width) < net.min_size:
         raise ImageError(
             f"image is {width}x{height} px, too small for {net.name}: "
@@ -153,21 +187,26 @@ def ascend(
     *,
     generator: torch.Generator,
     precision: str = "fp32",
+    mask: Tensor | None = None,
     callback: ProgressCallback | None = None,
 ) -> tuple[Tensor, list[float]]:
     """Run DeepDream's gradient ascent on ``pixels``.
 
     At each octave, from the smallest, the image is the input at that scale plus the detail
-    dreamed so far (upscaled). Each step shifts the image by a random jitter, follows the
-    objective's gradient normalised by its mean absolute value, shifts back and clips to 0..255.
+    dreamed so far (upscaled). Each step shifts the image by a random jitter, takes the
+    objective's gradient (whole, or tile by tile on a randomly shifted grid), filters it
+    (smoothing, Laplacian normalisation, luminance projection), normalises it by its mean
+    absolute value, subtracts the weighted total-variation gradient, applies the mask and
+    steps, clipping to 0..255.
 
     Args:
         net: the network, already on the device of ``pixels``.
         pixels: ``(1, 3, H, W)`` RGB in 0..255; not modified.
         objective: what to maximise; its layers must exist in ``net``.
-        schedule: octaves, steps, step size, jitter.
+        schedule: octaves, steps, step size, jitter, gradient filters, tiling.
         generator: source of the jitter offsets (a CPU generator; same seed, same result).
         precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (autocast of the network's forward).
+        mask: ``(1, 1, H, W)`` in 0..1: how much each pixel may change (1 everywhere if ``None``).
         callback: called with a :class:`Progress` after each step.
 
     Returns:
@@ -175,45 +214,173 @@ def ascend(
     """
     device = pixels.device
     sizes = schedule.octave_sizes(*pixels.shape[-2:])
-    detail = torch.zeros(1, 3, *sizes[0], device=device)
+    detail: Tensor | None = None
     losses: list[float] = []
     with net.tap(objective.layers) as extract:
+        gradient_of = _TiledGradient(extract, objective, schedule, device, precision) if schedule.tile else None
         for octave, size in enumerate(sizes, start=1):
+            last = octave == len(sizes)
             base = resize(pixels, size)
-            # Three buffers per octave, reused by every step: the image, its shifted copy
-            # (the leaf the gradient is taken for) and the gradient shifted back.
-            image = (base + resize(detail, size)).clamp_(0, PIXEL_MAX)
-            image = image.contiguous(memory_format=torch.channels_last)
-            shifted = torch.empty_like(image).requires_grad_(True)
-            unshifted = torch.empty_like(image)
+            # The image of this octave is its base plus the detail so far, built in place.
+            image = torch.zeros_like(base) if detail is None else resize(detail, size).contiguous()
+            image.add_(base).clamp_(0, PIXEL_MAX)
+            detail = None
+            if last:  # the largest buffers: drop what the last octave does not need
+                base = pixels = None
+            octave_mask = None if mask is None else resize(mask, size)
+            gradient = torch.empty_like(image)
+            shifted = None if gradient_of else torch.empty_like(image, memory_format=torch.channels_last)
             for step in range(1, schedule.steps + 1):
-                dy, dx = torch.randint(-schedule.jitter, schedule.jitter + 1, (2,), generator=generator).tolist()
-                with torch.no_grad():
-                    roll_into(image, shifted, dy, dx)
-                with autocast(device, precision):
-                    loss = objective(extract(shifted))
-                (gradient,) = torch.autograd.grad(loss, shifted)
-                roll_into(gradient, unshifted, -dy, -dx)
-                # Normalise by the mean absolute gradient: the step is step_size levels on average.
-                scale = schedule.step_size * unshifted.numel() / (torch.linalg.vector_norm(unshifted, 1) + _EPS)
-                image.addcmul_(unshifted, scale).clamp_(0, PIXEL_MAX)
-                losses.append(float(loss.detach()))
+                if gradient_of is not None:
+                    loss = gradient_of(image, gradient, generator)
+                else:
+                    loss = _whole_gradient(
+                        extract, objective, image, shifted, gradient, schedule.jitter, generator, device, precision
+                    )
+                _step(image, gradient, schedule, octave_mask)
+                losses.append(loss)
                 if callback is not None:
-                    callback(Progress(octave, len(sizes), step, schedule.steps, losses[-1]))
-            detail = image - base
-    return image.contiguous(), losses
+                    callback(Progress(octave, len(sizes), step, schedule.steps, loss))
+            if not last:
+                detail = image.sub_(base)
+    return image, losses
+
+
+def _whole_gradient(
+    extract: Callable[[Tensor], dict[str, Tensor]],
+    objective: Objective,
+    image: Tensor,
+    shifted: Tensor,
+    gradient: Tensor,
+    jitter: int,
+    generator: torch.Generator,
+    device: torch.device,
+    precision: str,
+) -> float:
+    """Objective's gradient for the whole image, jittered, written into ``gradient``."""
+    dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
+    roll_into(image, shifted, dy, dx)
+    shifted.requires_grad_(True)
+    with autocast(device, precision):
+        loss = objective(extract(shifted))
+    (shifted_gradient,) = torch.autograd.grad(loss, shifted)
+    shifted.requires_grad_(False)
+    roll_into(shifted_gradient, gradient, -dy, -dx)
+    return float(loss.detach())
+
+
+class _TiledGradient:
+    """Objective's gradient computed over square tiles, a batch of tiles per forward pass.
+
+    The tile grid wraps around the image and is shifted by a random offset every step, so
+    seams never stay in one place (which also serves as jitter). Where the wrapped grid
+    overlaps itself, the later tile's gradient is kept.
+    """
+
+    def __init__(
+        self,
+        extract: Callable[[Tensor], dict[str, Tensor]],
+        objective: Objective,
+        schedule: Schedule,
+        device: torch.device,
+        precision: str,
+    ) -> None:
+        self.extract, self.objective, self.device, self.precision = extract, objective, device, precision
+        self.tile, self.batch = schedule.tile or 0, schedule.tile_batch
+        self.tiles: Tensor | None = None  # the batch buffer, reused while the size stays
+
+    def __call__(self, image: Tensor, gradient: Tensor, generator: torch.Generator) -> float:
+        height, width = image.shape[-2:]
+        tile_h, tile_w = min(self.tile, height), min(self.tile, width)
+        top, left = (int(torch.randint(0, limit, (1,), generator=generator)) for limit in (height, width))
+        origins = [
+            ((top + row * tile_h) % height, (left + col * tile_w) % width)
+            for row in range(math.ceil(height / tile_h))
+            for col in range(math.ceil(width / tile_w))
+        ]
+        shape = (min(self.batch, len(origins)), 3, tile_h, tile_w)
+        if self.tiles is None or self.tiles.shape != shape:
+            self.tiles = torch.empty(shape, device=image.device).contiguous(memory_format=torch.channels_last)
+        tiles = self.tiles
+        total = 0.0
+        for start in range(0, len(origins), len(tiles)):
+            chunk = origins[start : start + len(tiles)]
+            batch = tiles[: len(chunk)]
+            with torch.no_grad():
+                for index, (y, x) in enumerate(chunk):
+                    copy_window(image, batch[index : index + 1], y, x)
+            batch.requires_grad_(True)
+            with autocast(self.device, self.precision):
+                loss = self.objective(self.extract(batch))
+            (batch_gradient,) = torch.autograd.grad(loss, batch)
+            batch.requires_grad_(False)
+            for index, (y, x) in enumerate(chunk):
+                paste_window(batch_gradient[index : index + 1], gradient, y, x)
+            total += float(loss.detach()) * len(chunk)
+        return total / len(origins)
+
+
+def _step(image: Tensor, gradient: Tensor, schedule: Schedule, mask: Tensor | None) -> None:
+    """Filter and normalise ``gradient`` in place, then move ``image`` along it."""
+    if schedule.smooth > 0:
+        gradient.copy_(gaussian_blur(gradient, schedule.smooth))
+    if schedule.lap_levels > 0:
+        gradient.copy_(laplacian_normalize(gradient, schedule.lap_levels))
+    if schedule.keep_colors:
+        gradient.copy_(luminance_only(gradient))
+    # Normalise by the mean absolute gradient: the step is step_size levels on average.
+    gradient.mul_(schedule.step_size / (mean_abs(gradient) + _EPS))
+    if schedule.tv > 0:
+        smoothing = total_variation_gradient(image)
+        if schedule.keep_colors:
+            smoothing = luminance_only(smoothing)
+        weight = schedule.tv * schedule.step_size / float(mean_abs(smoothing) + _EPS)
+        gradient.add_(smoothing, alpha=-weight)
+    if mask is not None:
+        gradient.mul_(mask)
+    image.add_(gradient).clamp_(0, PIXEL_MAX)
+
+
+def _windows(top: int, left: int, height: int, width: int, full_h: int, full_w: int):
+    """Blocks of a ``height x width`` window at ``(top, left)`` that wraps around a full image.
+
+    Yields ``(full_rows, full_cols, window_rows, window_cols)`` slice pairs, at most four.
+    """
+    for row_start, row_end, row_at in _spans(top % full_h, height, full_h):
+        for col_start, col_end, col_at in _spans(left % full_w, width, full_w):
+            yield (
+                slice(row_start, row_end),
+                slice(col_start, col_end),
+                slice(row_at, row_at + row_end - row_start),
+                slice(col_at, col_at + col_end - col_start),
+            )
+
+
+def _spans(start: int, length: int, full: int) -> list[tuple[int, int, int]]:
+    first = min(length, full - start)
+    spans = [(start, start + first, 0)]
+    if first < length:
+        spans.append((0, length - first, first))
+    return spans
+
+
+def copy_window(source: Tensor, target: Tensor, top: int, left: int) -> None:
+    """``target`` = the window of ``source`` at ``(top, left)``, wrapping around its edges."""
+    height, width = target.shape[-2:]
+    for rows, cols, window_rows, window_cols in _windows(top, left, height, width, *source.shape[-2:]):
+        target[..., window_rows, window_cols].copy_(source[..., rows, cols])
+
+
+def paste_window(window: Tensor, target: Tensor, top: int, left: int) -> None:
+    """Write ``window`` into ``target`` at ``(top, left)``, wrapping around its edges."""
+    height, width = window.shape[-2:]
+    for rows, cols, window_rows, window_cols in _windows(top, left, height, width, *target.shape[-2:]):
+        target[..., rows, cols].copy_(window[..., window_rows, window_cols])
 
 
 def roll_into(source: Tensor, target: Tensor, dy: int, dx: int) -> None:
     """``target[..., (i + dy) % H, (j + dx) % W] = source[..., i, j]`` without a temporary.
 
-    The same as ``target.copy_(source.roll((dy, dx), dims=(-2, -1)))``, as four block copies.
+    The same as ``target.copy_(source.roll((dy, dx), dims=(-2, -1)))``, as block copies.
     """
-    height, width = source.shape[-2:]
-    dy, dx = dy % height, dx % width
-    for rows_from, rows_to, rows_at in ((0, height - dy, dy), (height - dy, height, 0)):
-        for cols_from, cols_to, cols_at in ((0, width - dx, dx), (width - dx, width, 0)):
-            if rows_to > rows_from and cols_to > cols_from:
-                target[..., rows_at : rows_at + rows_to - rows_from, cols_at : cols_at + cols_to - cols_from].copy_(
-                    source[..., rows_from:rows_to, cols_from:cols_to]
-                )
+    copy_window(source, target, -dy, -dx)

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from torch import Tensor
 
-from inceptionism.errors import InvalidParameterError
-from inceptionism.models.network import Network
+from inceptionism.errors import InvalidParameterError, UnknownNameError, closest
+from inceptionism.models.network import CLASSES, Network
 
 Features = Mapping[str, Tensor]
 _SPEC = re.compile(r"^(?P<name>[^:=]+?)(?::(?P<channels>[^=]*))?(?:=(?P<weight>.*))?$")
@@ -120,6 +120,64 @@ def layer(name: str, channels: Sequence[int] | None = None, *, weight: float = 1
             )
 
     return Objective(mean_square, layers=[name], description=description, checks=[check_channels])
+
+
+def class_logit(index: int, *, weight: float = 1.0, label: str | None = None) -> Objective:
+    """The score of class ``index`` before softmax (and before any ReLU), times ``weight``.
+
+    Reads the ``"classes"`` pseudo-layer; a spatial class map is averaged over positions.
+
+    >>> str(class_logit(954, label="banana", weight=2))
+    'class banana=2'
+    """
+    description = f"class {label if label is not None else index}"
+    if weight != 1:
+        description += f"={weight:g}"
+
+    def score(features: Features) -> Tensor:
+        scores = features[CLASSES][:, index].float()
+        return weight * scores.mean()
+
+    def check_index(net: Network) -> None:
+        if not 0 <= index < len(net.labels):
+            raise InvalidParameterError(
+                f"class {index} does not exist in {net.name}: it has classes 0..{len(net.labels) - 1}"
+            )
+
+    return Objective(score, layers=[CLASSES], description=description, checks=[check_index])
+
+
+def parse_class_spec(spec: str, labels: Sequence[str]) -> Objective:
+    """Turn ``"banana"``, ``"Banana=2"`` or ``"954=0.5"`` into :func:`class_logit`.
+
+    Names match case-insensitively; an unknown name fails with the closest labels.
+
+    >>> from inceptionism.models import imagenet_classes
+    >>> str(parse_class_spec("Granny Smith=2", imagenet_classes()))
+    'class Granny Smith=2'
+    """
+    name, equals, weight_text = spec.rpartition("=") if "=" in spec else (spec, "", "")
+    name = name.strip()
+    weight = 1.0
+    if equals:
+        try:
+            weight = float(weight_text)
+        except ValueError:
+            raise InvalidParameterError(
+                f"bad weight in class spec {spec!r}: use NAME[=weight], e.g. banana=2"
+            ) from None
+    if name.isdigit():
+        index = int(name)
+        if index >= len(labels):
+            raise InvalidParameterError(f"class {index} does not exist: there are classes 0..{len(labels) - 1}")
+        return class_logit(index, weight=weight, label=labels[index])
+    lowered = [label.lower() for label in labels]
+    if name.lower() not in lowered:
+        close = closest(name.lower(), lowered)
+        hint = f"; did you mean {', '.join(labels[lowered.index(c)] for c in close)}?" if close else ""
+        raise UnknownNameError(f"unknown class {name!r}{hint} (list them with: inceptionism classes)")
+    index = lowered.index(name.lower())
+    return class_logit(index, weight=weight, label=labels[index])
 
 
 def parse_layer_spec(spec: str) -> Objective:
