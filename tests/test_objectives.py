@@ -56,7 +56,7 @@ def test_spec_parsing(spec, name, channels, weight):
 def test_bad_specs(spec, message):
     with pytest.raises(InvalidParameterError) as info:
         parse_layer_spec(spec)
-    assert str(info.value).startswith(message + ": use name[:channels][=weight]")
+    assert str(info.value).startswith(message + ": use name[:channels][@x,y][=weight]")
 
 
 def test_composition_adds_scales_and_subtracts():

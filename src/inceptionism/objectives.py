@@ -1,8 +1,9 @@
 """What to maximise: objectives over a dict of layer activations, composable with ``+ - *``.
 
-A layer spec string ``name[:channels][=weight]`` names a term: ``fire7``, ``fire7:12``,
+A layer spec string ``name[:channels][@x,y][=weight]`` names a term: ``fire7``, ``fire7:12``,
 ``fire7:3,12,40=2``, ``fire7:0-15``. Each term is the mean squared activation of the layer
-(restricted to the channels), times the weight.
+(restricted to the channels), times the weight. ``fire7:12@200,150`` is one neuron: channel 12
+at the layer position that sees pixel (200, 150) of the image.
 
 >>> objective = as_objective(["fire7:3,12=2", "fire5"])
 >>> str(objective), sorted(objective.layers)
@@ -14,14 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+import torch
 from torch import Tensor
 
 from inceptionism.errors import InvalidParameterError, UnknownNameError, closest
 from inceptionism.models.network import CLASSES, Network
 
 Features = Mapping[str, Tensor]
-_SPEC = re.compile(r"^(?P<name>[^:=]+?)(?::(?P<channels>[^=]*))?(?:=(?P<weight>.*))?$")
-_SPEC_HELP = "use name[:channels][=weight], e.g. fire7, fire7:12, fire7:3,12,40=2 or fire7:0-15=0.5"
+_SPEC = re.compile(r"^(?P<name>[^:=@]+?)(?::(?P<channels>[^=@]*))?(?:@(?P<at>[^=]*))?(?:=(?P<weight>.*))?$")
+_SPEC_HELP = (
+    "use name[:channels][@x,y][=weight], e.g. fire7, fire7:12, fire7:3,12,40=2, fire7:0-15=0.5 or fire7:12@100,80"
+)
 
 
 class Objective:
@@ -180,11 +184,73 @@ def parse_class_spec(spec: str, labels: Sequence[str]) -> Objective:
     return class_logit(index, weight=weight, label=labels[index])
 
 
-def parse_layer_spec(spec: str) -> Objective:
-    """Turn ``"fire7:3,12,40=2"`` into :func:`layer` ``("fire7", [3, 12, 40], weight=2)``.
+def neuron(
+    name: str, channel: int, *, at: tuple[float, float] = (0.5, 0.5), weight: float = 1.0, label: str | None = None
+) -> Objective:
+    """The activation of one unit: ``channel`` of ``name`` at a relative position, times ``weight``.
 
-    Raises:
-        InvalidParameterError: naming the spec and the accepted form.
+    Args:
+        name: layer name.
+        channel: channel index.
+        at: ``(x, y)`` as fractions of the width and height (``(0.5, 0.5)`` is the centre);
+            fractions keep the unit on the same image content at every octave.
+        weight: multiplies the activation.
+        label: how the position is written back (default: the fractions).
+
+    >>> str(neuron("fire7", 12, at=(0.25, 0.5)))
+    'fire7:12@0.25,0.5'
+    """
+    fx, fy = at
+    if not (0 <= fx <= 1 and 0 <= fy <= 1):
+        raise InvalidParameterError(f"neuron position must be inside the image, got fractions {at}")
+    description = f"{name}:{channel}@{label or f'{fx:g},{fy:g}'}"
+    if weight != 1:
+        description += f"={weight:g}"
+
+    def activation(features: Features) -> Tensor:
+        value = features[name]
+        height, width = value.shape[-2:]
+        row, col = min(height - 1, int(fy * height)), min(width - 1, int(fx * width))
+        return weight * value[:, channel, row, col].float().mean()
+
+    check = layer(name, [channel]).checks
+    return Objective(activation, layers=[name], description=description, checks=check)
+
+
+def guided(name: str, guide: Tensor, *, weight: float = 1.0) -> Objective:
+    """Make every position of ``name`` more like its best-matching feature of a guide image.
+
+    At each position the features ``x`` are matched to the guide feature ``g`` with the largest
+    dot product, and ``x . g`` is maximised (the guided dream of the 2015 DeepDream notebook).
+
+    Args:
+        name: layer name.
+        guide: the guide image's features at that layer, ``(C, M)`` for ``M`` positions.
+        weight: multiplies the objective.
+    """
+    guide = guide.detach().float()
+    description = f"{name} guided" + (f"={weight:g}" if weight != 1 else "")
+
+    def match(features: Features) -> Tensor:
+        flat = features[name].float().flatten(2)  # (B, C, N)
+        scores = torch.einsum("bcn,cm->bnm", flat, guide.to(flat.device))
+        best = guide.to(flat.device)[:, scores.argmax(-1)]  # (C, B, N)
+        return weight * (flat * best.permute(1, 0, 2)).sum(1).mean()
+
+    def check_channels(net: Network) -> None:
+        if net.layer_channels[name] != guide.shape[0]:
+            raise InvalidParameterError(
+                f"guide features have {guide.shape[0]} channels but {name} of {net.name} has {net.layer_channels[name]}"
+            )
+
+    return Objective(match, layers=[name], description=description, checks=[check_channels])
+
+
+def split_layer_spec(spec: str) -> tuple[str, list[int] | None, tuple[int, int] | None, float]:
+    """Split ``"fire7:12@100,80=2"`` into ``("fire7", [12], (100, 80), 2.0)``.
+
+    >>> split_layer_spec("fire7:0-2=0.5")
+    ('fire7', [0, 1, 2], None, 0.5)
     """
     match = _SPEC.match(spec.strip())
     if not match or not match["name"].strip():
@@ -196,7 +262,38 @@ def parse_layer_spec(spec: str) -> Objective:
             weight = float(match["weight"])
         except ValueError:
             raise InvalidParameterError(f"bad weight in layer spec {spec!r}: {_SPEC_HELP}") from None
-    return layer(match["name"].strip(), channels, weight=weight)
+    at = None
+    if match["at"] is not None:
+        try:
+            x, y = (int(part) for part in match["at"].split(","))
+        except ValueError:
+            raise InvalidParameterError(f"bad position in layer spec {spec!r}: {_SPEC_HELP}") from None
+        at = (x, y)
+    return match["name"].strip(), channels, at, weight
+
+
+def parse_layer_spec(spec: str, *, image_size: tuple[int, int] | None = None) -> Objective:
+    """Turn ``"fire7:3,12,40=2"`` into :func:`layer` ``("fire7", [3, 12, 40], weight=2)``.
+
+    ``"fire7:12@200,150"`` becomes a :func:`neuron` at pixel (200, 150) of an image of
+    ``image_size`` ``(width, height)``.
+
+    Raises:
+        InvalidParameterError: naming the spec and the accepted form.
+    """
+    name, channels, at, weight = split_layer_spec(spec)
+    if at is None:
+        return layer(name, channels, weight=weight)
+    if not channels or len(channels) != 1:
+        raise InvalidParameterError(f"a neuron needs exactly one channel, e.g. {name}:12@100,80; got {spec!r}")
+    if image_size is None:
+        raise InvalidParameterError(f"the neuron {spec!r} needs the image size to place @{at[0]},{at[1]}")
+    (x, y), (width, height) = at, image_size
+    if not (0 <= x < width and 0 <= y < height):
+        raise InvalidParameterError(
+            f"neuron position @{x},{y} is outside the {width}x{height} image; use 0..{width - 1},0..{height - 1}"
+        )
+    return neuron(name, channels[0], at=((x + 0.5) / width, (y + 0.5) / height), weight=weight, label=f"{x},{y}")
 
 
 def _parse_channels(spec: str, text: str) -> list[int]:
@@ -216,8 +313,12 @@ def _parse_channels(spec: str, text: str) -> list[int]:
     return channels
 
 
-def as_objective(value: str | Objective | Iterable[str | Objective]) -> Objective:
+def as_objective(
+    value: str | Objective | Iterable[str | Objective], *, image_size: tuple[int, int] | None = None
+) -> Objective:
     """Make an objective from a spec string, an objective, or a list of either (summed).
+
+    ``image_size`` ``(width, height)`` places neurons given in pixels (``fire7:12@200,150``).
 
     >>> str(as_objective("fire7:12"))
     'fire7:12'
@@ -225,8 +326,8 @@ def as_objective(value: str | Objective | Iterable[str | Objective]) -> Objectiv
     if isinstance(value, Objective):
         return value
     if isinstance(value, str):
-        return parse_layer_spec(value)
-    parts = [as_objective(item) for item in value]
+        return parse_layer_spec(value, image_size=image_size)
+    parts = [as_objective(item, image_size=image_size) for item in value]
     if not parts:
         raise InvalidParameterError("layers is empty; give at least one layer, e.g. fire7")
     total = parts[0]
