@@ -13,14 +13,14 @@ from typing import Any, NoReturn
 import click
 from tqdm import tqdm
 
-from inceptionism import __version__
+from inceptionism import __version__, presets
 from inceptionism.classify import Prediction, classify
-from inceptionism.dream import DEFAULT_MAX_SIZE, dream
+from inceptionism.dream import DEFAULT_MAX_SIZE, DEFAULT_MEMORY_BUDGET_MB, PARAMS, dream
 from inceptionism.engine import Progress
 from inceptionism.errors import InceptionismError
 from inceptionism.files import check_writable, unused_path
 from inceptionism.images import output_format, read_metadata, sample_path, save_image
-from inceptionism.models import PSEUDO_LAYERS, get_model, get_model_entry, list_models
+from inceptionism.models import PSEUDO_LAYERS, get_model, get_model_entry, imagenet_classes, list_models
 from inceptionism.runtime import DEVICES, PRECISIONS
 
 EXIT_BAD_INPUT = 2
@@ -111,6 +111,7 @@ def cli() -> None:
     type=click.Path(path_type=Path),
     help="Output file (.png, .jpg, .webp). Default: INPUT-dream.png, never overwriting.",
 )
+@click.option("--preset", "-p", help="Named settings (see: inceptionism presets); other flags override it.")
 @model_options
 @click.option(
     "--layer",
@@ -118,13 +119,39 @@ def cli() -> None:
     "layers",
     multiple=True,
     metavar="SPEC",
-    help="name[:channels][=weight], repeatable, e.g. fire7:3,12=2. Default: the model's.",
+    help="name[:channels][@x,y][=weight], repeatable, e.g. fire7:3,12=2 or fire7:12@100,80 (one neuron).",
 )
-@click.option("--octaves", default=4, show_default=True, type=int, help="Number of scales.")
-@click.option("--octave-scale", default=1.4, show_default=True, type=float, help="Size ratio between scales.")
-@click.option("--steps", default=10, show_default=True, type=int, help="Gradient steps per octave.")
-@click.option("--step-size", default=1.5, show_default=True, type=float, help="Step in pixel levels.")
-@click.option("--jitter", default=32, show_default=True, type=int, help="Largest random shift in pixels.")
+@click.option(
+    "--class",
+    "-c",
+    "classes",
+    multiple=True,
+    metavar="NAME",
+    help="ImageNet class to dream, by name or index, repeatable, e.g. banana=2 (see: inceptionism classes).",
+)
+@click.option("--guide", type=click.Path(dir_okay=False, path_type=Path), help="Dream the layers toward this image.")
+@click.option("--mask", type=click.Path(dir_okay=False, path_type=Path), help="White dreams, black stays.")
+@click.option("--noise", metavar="WxH", help="Start from noise of this size instead of an image.")
+@click.option("--param", type=click.Choice(PARAMS), help="How noise is optimised.  [default: fourier]")
+@click.option("--octaves", type=int, help="Number of scales.  [default: 4]")
+@click.option("--octave-scale", type=float, help="Size ratio between scales.  [default: 1.4]")
+@click.option("--steps", type=int, help="Gradient steps per octave (in total for Fourier noise).  [default: 10]")
+@click.option("--step-size", type=float, help="Step in pixel levels.  [default: 1.5]")
+@click.option("--jitter", type=int, help="Largest random shift in pixels.  [default: 32]")
+@click.option("--lap-levels", type=int, help="Laplacian-pyramid gradient normalisation bands.  [default: 0, off]")
+@click.option("--smooth", type=float, help="Gaussian smoothing of the gradient, sigma in px.  [default: 0, off]")
+@click.option("--tv", type=float, help="Total-variation weight, relative to the objective.  [default: 0, off]")
+@click.option("--keep-colors/--no-keep-colors", default=None, help="Dream the luminance only; keep the colours.")
+@click.option("--tile", type=int, metavar="PX", help="Gradient in tiles of PX pixels.  [default: when needed]")
+@click.option(
+    "--memory-budget",
+    default=DEFAULT_MEMORY_BUDGET_MB,
+    show_default=True,
+    type=int,
+    metavar="MB",
+    help="Activation memory one step may use; larger images are tiled.",
+)
+@click.option("--lr", type=float, help="Learning rate for Fourier noise.  [default: 0.05]")
 @click.option("--seed", type=int, help="Repeatable result; drawn at random if not given.")
 @click.option(
     "--max-size",
@@ -142,6 +169,7 @@ def dream_command(
     model: str,
     weights: str,
     layers: tuple[str, ...],
+    classes: tuple[str, ...],
     quiet: bool,
     **options: Any,
 ) -> None:
@@ -153,41 +181,74 @@ def dream_command(
     Examples:
         inceptionism dream photo.jpg -o dream.png
         inceptionism dream photo.jpg -o eyes.png --layer fire7:3,12=2 --layer fire5 --seed 7
-        inceptionism dream -o sample.png --octaves 5 --steps 20
+        inceptionism dream photo.jpg -o deep.png --preset deep --steps 30
+        inceptionism dream --noise 256x256 --class banana -o banana.png
+        inceptionism dream photo.jpg --mask sky.png --keep-colors -o sky-dream.png
+        inceptionism dream huge.tif --max-size 8000 --tile 512 -o huge-dream.png
     """
     _show_notices(quiet)
-    source = input if input is not None else sample_path()
     if output is None:
-        output = unused_path(Path(f"{source.stem}-dream.png"))
+        from_noise = presets.resolve(options["preset"], {"noise": options["noise"]})["noise"] is not None
+        stem = input.stem if input else "noise" if from_noise else sample_path().stem
+        output = unused_path(Path(f"{stem}-dream.png"))
     check_writable(output)
     output_format(output)
     net = get_model(model, weights=_weights_arg(weights), progress=not quiet)
 
     started = time.perf_counter()
-    with tqdm(
-        total=options["octaves"] * options["steps"],
-        unit="step",
-        file=sys.stderr,
-        disable=True if quiet else None,
-        leave=False,
-    ) as bar:
+    with tqdm(unit="step", file=sys.stderr, disable=True if quiet else None, leave=False) as bar:
 
         def report(progress: Progress) -> None:
+            bar.total = progress.total
             bar.set_postfix(octave=f"{progress.octave}/{progress.octaves}", loss=f"{progress.loss:.4g}")
             bar.update()
 
-        result = dream(source, model=net, layers=list(layers) or None, callback=report, **options)
+        result = dream(
+            input, model=net, layers=list(layers) or None, classes=list(classes) or None, callback=report, **options
+        )
     save_image(result.image, output, metadata=result.params)
     elapsed = time.perf_counter() - started
 
     width, height = result.image.size
-    click.echo(
-        f"wrote {output} ({width}x{height}, {net.name} {' + '.join(result.params['layers'])}, "
-        f"seed {result.params['seed']}) in {elapsed:.1f} s"
-    )
+    what = " + ".join([*result.params["layers"], *(f"class {c}" for c in result.params.get("classes", []))])
+    click.echo(f"wrote {output} ({width}x{height}, {net.name} {what}, seed {result.params['seed']}) in {elapsed:.1f} s")
     if not quiet:
         click.echo(f"before: {_labels(classify(result.source.image, model=net, top=3))}")
         click.echo(f"after:  {_labels(classify(result.image, model=net, top=3))}")
+
+
+@cli.command("presets")
+def presets_command() -> None:
+    """List the named settings ``dream --preset`` takes.
+
+    \b
+    Example:
+        inceptionism presets
+        inceptionism dream photo.jpg --preset deep --steps 30
+    """
+    for preset in presets.PRESETS.values():
+        click.echo(f"{preset.name:<14} {preset.description}")
+        settings = ", ".join(f"{key}={_shown(value)}" for key, value in preset.options.items()) or "the defaults"
+        click.echo(f"{'':<14} {settings}")
+
+
+def _shown(value: object) -> str:
+    return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+@cli.command("classes")
+@click.argument("search", required=False)
+def classes_command(search: str | None) -> None:
+    """List the ImageNet classes ``dream --class`` takes, or those containing SEARCH.
+
+    \b
+    Examples:
+        inceptionism classes
+        inceptionism classes dog
+    """
+    for index, label in enumerate(imagenet_classes()):
+        if search is None or search.lower() in label.lower():
+            click.echo(f"{index:>4}  {label}")
 
 
 @cli.command("info")
