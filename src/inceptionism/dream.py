@@ -180,7 +180,8 @@ def dream(
     width, height = source.image.size
     objective, layer_specs, class_specs = _objective(net, layers, classes, guide, (width, height), torch_device)
     objective.validate(net)
-    fast = net.prepared(torch_device)
+    has_neuron = any(isinstance(spec, str) and split_layer_spec(spec)[2] is not None for spec in layer_specs)
+    fast = net.prepared(torch_device, redirect_relu=has_neuron)
 
     if mode == "fourier":
         from inceptionism.visualize import fourier_dream
@@ -196,7 +197,7 @@ def dream(
         chosen_tile, tile_batch = plan_tiles(
             bytes_per_pixel, height, width, budget=memory_budget * 2**20, tile=tile, min_size=net.min_size
         )
-        if chosen_tile is not None and any(isinstance(spec, str) and "@" in spec for spec in layer_specs):
+        if chosen_tile is not None and has_neuron:
             raise InvalidParameterError(
                 "a neuron objective (name:channel@x,y) needs the whole image: it cannot be tiled; "
                 "lower --max-size or raise --memory-budget"

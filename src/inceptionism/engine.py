@@ -23,7 +23,7 @@ from inceptionism.gradients import (
     total_variation_gradient,
 )
 from inceptionism.models.network import Network
-from inceptionism.objectives import Objective
+from inceptionism.objectives import SHIFT, Objective
 from inceptionism.runtime import autocast
 
 PIXEL_MAX = 255.0
@@ -262,7 +262,7 @@ def _whole_gradient(
     roll_into(image, shifted, dy, dx)
     shifted.requires_grad_(True)
     with autocast(device, precision):
-        loss = objective(extract(shifted))
+        loss = objective({**extract(shifted), SHIFT: torch.tensor([dy, dx])})
     (shifted_gradient,) = torch.autograd.grad(loss, shifted)
     shifted.requires_grad_(False)
     roll_into(shifted_gradient, gradient, -dy, -dx)
@@ -328,8 +328,11 @@ def _step(image: Tensor, gradient: Tensor, schedule: Schedule, mask: Tensor | No
         gradient.copy_(laplacian_normalize(gradient, schedule.lap_levels))
     if schedule.keep_colors:
         gradient.copy_(luminance_only(gradient))
-    # Normalise by the mean absolute gradient: the step is step_size levels on average.
-    gradient.mul_(schedule.step_size / (mean_abs(gradient) + _EPS))
+    # Normalise by the mean absolute gradient over the pixels it reaches: the step is step_size
+    # levels on average there. For the usual dense objectives that is every pixel; a single
+    # neuron reaches only its receptive field, which would otherwise get enormous steps.
+    reached = torch.count_nonzero(gradient).clamp_min(1)
+    gradient.mul_(schedule.step_size * reached / (torch.linalg.vector_norm(gradient, 1) + _EPS))
     if schedule.tv > 0:
         smoothing = total_variation_gradient(image)
         if schedule.keep_colors:

@@ -19,9 +19,11 @@ import torch
 from torch import Tensor
 
 from inceptionism.errors import InvalidParameterError, UnknownNameError, closest
-from inceptionism.models.network import CLASSES, Network
+from inceptionism.models.network import CLASSES, INPUT, Network
 
 Features = Mapping[str, Tensor]
+SHIFT = "shift"
+"""Features entry the engine may add: the ``(dy, dx)`` roll applied to the pixels before this pass."""
 _SPEC = re.compile(r"^(?P<name>[^:=@]+?)(?::(?P<channels>[^=@]*))?(?:@(?P<at>[^=]*))?(?:=(?P<weight>.*))?$")
 _SPEC_HELP = (
     "use name[:channels][@x,y][=weight], e.g. fire7, fire7:12, fire7:3,12,40=2, fire7:0-15=0.5 or fire7:12@100,80"
@@ -208,13 +210,16 @@ def neuron(
         description += f"={weight:g}"
 
     def activation(features: Features) -> Tensor:
-        value = features[name]
+        value, (image_h, image_w) = features[name], features[INPUT].shape[-2:]
+        # Follow the image content through the engine's jitter: the roll moved it by (dy, dx).
+        dy, dx = features[SHIFT].tolist() if SHIFT in features else (0, 0)
         height, width = value.shape[-2:]
-        row, col = min(height - 1, int(fy * height)), min(width - 1, int(fx * width))
+        row = min(height - 1, int(((fy + dy / image_h) % 1.0) * height))
+        col = min(width - 1, int(((fx + dx / image_w) % 1.0) * width))
         return weight * value[:, channel, row, col].float().mean()
 
     check = layer(name, [channel]).checks
-    return Objective(activation, layers=[name], description=description, checks=check)
+    return Objective(activation, layers=[name, INPUT], description=description, checks=check)
 
 
 def guided(name: str, guide: Tensor, *, weight: float = 1.0) -> Objective:

@@ -1,13 +1,15 @@
-"""Rewrites of layers into faster equivalents, applied to a network's inference copy.
+"""Rewrites of layers for a network's inference copy.
 
-Each rewrite computes the same function as the layer it replaces (up to rounding); the
-tests compare them. They exist because some shapes hit slow kernels: oneDNN computes the
-input gradient of a stride-2 convolution over 3 input channels (the stem of every ImageNet
-network) several times slower than that of the equivalent stride-1 convolution on 2x2 blocks.
+:class:`SpaceToDepthConv2d` computes the same function as the layer it replaces (up to
+rounding): oneDNN computes the input gradient of a stride-2 convolution over 3 input
+channels (the stem of every ImageNet network) several times slower than that of the
+equivalent stride-1 convolution on 2x2 blocks. :class:`RedirectedReLU` keeps the forward
+pass and changes only the gradient, so that a unit that is off can be switched on.
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -65,3 +67,36 @@ def faster_conv(conv: nn.Module) -> nn.Module:
     ):
         return SpaceToDepthConv2d(conv)
     return conv
+
+
+class _RedirectedReLUFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return x.clamp_min(0)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, gradient: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        negative = x < 0
+        through = gradient.masked_fill(negative, 0)
+        # Where nothing gets through for a whole batch element, let the gradient through
+        # wherever it would raise the input (never push a negative input further down).
+        redirected = gradient.masked_fill(negative & (gradient < 0), 0)
+        blocked = through.flatten(1).abs().amax(1) == 0
+        if blocked.any():
+            through[blocked] = redirected[blocked]
+        return through
+
+
+class RedirectedReLU(nn.Module):
+    """ReLU whose gradient reaches a unit that is off (lucid's "redirected ReLU").
+
+    The forward pass is ``relu``. The backward pass is ReLU's, except for a batch element
+    where ReLU would pass no gradient at all: there the gradient passes wherever following
+    it would raise the input. Without it, maximising one neuron that starts at zero is stuck.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``relu(x)`` for ``(B, ...)``."""
+        return _RedirectedReLUFunction.apply(x)

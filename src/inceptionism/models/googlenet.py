@@ -36,10 +36,11 @@ class BasicConv2d(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **kwargs)
         self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
+        self.relu = nn.ReLU()  # a module, so an inference copy can swap its gradient
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, in, H, W)`` to ``(B, out, H', W')``."""
-        return F.relu(self.bn(self.conv(x)))
+        return self.relu(self.bn(self.conv(x)))
 
     def fold_batch_norm(self) -> None:
         """Merge the (eval-mode) batch norm into the convolution: same outputs, one op less."""

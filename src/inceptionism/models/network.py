@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from inceptionism.errors import unknown_name
-from inceptionism.models.fast import faster_conv
+from inceptionism.models.fast import RedirectedReLU, faster_conv
 
 INPUT = "input"
 """Pseudo-layer: the pixels given to the network, ``(B, 3, H, W)`` RGB in 0..255."""
@@ -136,12 +136,13 @@ class Network(nn.Module):
         """Class scores ``(B, classes)`` for RGB pixels ``(B, 3, H, W)`` in 0..255."""
         return self.body(self.normalize(pixels))
 
-    def prepared(self, device: torch.device) -> Network:
+    def prepared(self, device: torch.device, *, redirect_relu: bool = False) -> Network:
         """A copy made for fast inference on ``device``; this network is left unchanged.
 
         Batch norms are folded into their convolutions (any submodule with a
         ``fold_batch_norm`` method), stem convolutions are rewritten (see
-        :mod:`inceptionism.models.fast`), parameters are frozen and channels-last.
+        :mod:`inceptionism.models.fast`), parameters are frozen and channels-last. With
+        ``redirect_relu``, ``nn.ReLU`` modules become :class:`RedirectedReLU`.
         """
         copy = deepcopy(self)
         for module in copy.modules():
@@ -149,7 +150,7 @@ class Network(nn.Module):
                 module.fold_batch_norm()
         for module in list(copy.modules()):
             for name, child in module.named_children():
-                faster = faster_conv(child)
+                faster = RedirectedReLU() if redirect_relu and type(child) is nn.ReLU else faster_conv(child)
                 if faster is not child:
                     setattr(module, name, faster)
         copy.eval().requires_grad_(False)
