@@ -33,7 +33,7 @@ from inceptionism.runtime import resolve_device, resolve_precision
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SIZE = 2048
-DEFAULT_MEMORY_BUDGET_MB = 768
+DEFAULT_MEMORY_BUDGET_MB = 512
 GUIDE_MAX_SIZE = 512
 MASK_FEATHER = 0.01  # feather width as a fraction of the long side
 NOISE_GREY, NOISE_SPREAD = 100.0, 16.0  # plain noise: grey with a little uniform noise (the 2015 notebook)
@@ -210,7 +210,7 @@ def dream(
         weights_mask = None if mask is None else _load_mask(mask, (width, height)).to(torch_device)
         pixels, losses = ascend(
             fast,
-            to_tensor(source.image).to(torch_device),
+            to_tensor(source.image, dtype=torch.uint8).to(torch_device),
             objective,
             schedule,
             generator=generator,

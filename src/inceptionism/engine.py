@@ -201,7 +201,8 @@ def ascend(
 
     Args:
         net: the network, already on the device of ``pixels``.
-        pixels: ``(1, 3, H, W)`` RGB in 0..255; not modified.
+        pixels: ``(1, 3, H, W)`` RGB in 0..255, float or uint8 (a quarter of the memory);
+            not modified.
         objective: what to maximise; its layers must exist in ``net``.
         schedule: octaves, steps, step size, jitter, gradient filters, tiling.
         generator: source of the jitter offsets (a CPU generator; same seed, same result).
@@ -220,14 +221,17 @@ def ascend(
         gradient_of = _TiledGradient(extract, objective, schedule, device, precision) if schedule.tile else None
         for octave, size in enumerate(sizes, start=1):
             last = octave == len(sizes)
-            base = resize(pixels, size)
+            # The last octave's base is the input itself, added in place even if it is uint8.
+            base = pixels if last else resize(pixels.float(), size)
             # The image of this octave is its base plus the detail so far, built in place.
-            image = torch.zeros_like(base) if detail is None else resize(detail, size).contiguous()
+            octave_mask = None if mask is None else resize(mask, size)
+            image = torch.zeros(1, 3, *size, device=device) if detail is None else resize(detail, size).contiguous()
+            if octave_mask is not None:  # upscaled detail must not spill into what stays
+                image.mul_(octave_mask)
             image.add_(base).clamp_(0, PIXEL_MAX)
             detail = None
             if last:  # the largest buffers: drop what the last octave does not need
                 base = pixels = None
-            octave_mask = None if mask is None else resize(mask, size)
             gradient = torch.empty_like(image)
             shifted = None if gradient_of else torch.empty_like(image, memory_format=torch.channels_last)
             for step in range(1, schedule.steps + 1):
@@ -241,6 +245,7 @@ def ascend(
                 losses.append(loss)
                 if callback is not None:
                     callback(Progress(octave, len(sizes), step, schedule.steps, loss))
+            gradient = shifted = octave_mask = None  # freed before the next octave allocates its own
             if not last:
                 detail = image.sub_(base)
     return image, losses
@@ -390,15 +395,17 @@ def roll_into(source: Tensor, target: Tensor, dy: int, dx: int) -> None:
 
 
 DEFAULT_TILE = 512
+BACKWARD_OVERHEAD = 1.3  # measured: peak of a step over the saved tensors (gradients in flight)
 
 
 def activation_bytes_per_pixel(
     net: Network, objective: Objective, *, device: torch.device, precision: str, probe: int = 96
 ) -> float:
-    """Memory one gradient step keeps for backward, per input pixel, measured on two probe sizes.
+    """Peak memory of one gradient step per input pixel, measured on two probe sizes.
 
     Tensors saved by autograd are summed (each storage once); the slope between a ``probe``
-    and a ``2 * probe`` square removes what does not grow with the image (the weights).
+    and a ``2 * probe`` square removes what does not grow with the image (the weights); a
+    measured factor adds the gradients in flight during backward.
     """
 
     def saved_bytes(side: int) -> int:
@@ -420,7 +427,7 @@ def activation_bytes_per_pixel(
 
     side = max(probe, net.min_size)
     small, large = saved_bytes(side), saved_bytes(2 * side)
-    return max(0.0, (large - small) / (3 * side * side))
+    return BACKWARD_OVERHEAD * max(0.0, (large - small) / (3 * side * side))
 
 
 def plan_tiles(

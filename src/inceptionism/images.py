@@ -162,18 +162,21 @@ def _from_array(array: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(data)).convert("RGB")
 
 
-def to_tensor(image: Image.Image) -> Tensor:
-    """RGB image to a float ``(1, 3, H, W)`` tensor of pixel values in 0..255."""
-    array = np.asarray(image.convert("RGB"), dtype=np.float32)
-    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
+def to_tensor(image: Image.Image, *, dtype: torch.dtype = torch.float32) -> Tensor:
+    """RGB image to a ``(1, 3, H, W)`` tensor of pixel values in 0..255 (float, or uint8)."""
+    levels = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).unsqueeze(0)
+    if dtype == torch.uint8:
+        return levels.contiguous()
+    # One float allocation: the uint8 view is converted while it is copied.
+    return torch.empty(levels.shape, dtype=dtype).copy_(levels)
 
 
 def to_image(pixels: Tensor) -> Image.Image:
     """A ``(1, 3, H, W)`` or ``(3, H, W)`` tensor of 0..255 values to an 8-bit RGB image."""
     if pixels.dim() == 4:
         pixels = pixels[0]
-    array = pixels.detach().float().clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(np.ascontiguousarray(array), "RGB")
+    levels = pixels.detach().round().clamp_(0, 255).to(torch.uint8)  # one float temporary
+    return Image.fromarray(levels.permute(1, 2, 0).cpu().numpy(), "RGB")
 
 
 def output_format(path: str | os.PathLike) -> str:
