@@ -166,11 +166,40 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list, str]]:
             "Invalid value for '--steps': 'many' is not a valid integer. (see: inceptionism dream --help)",
         ),
         "weights": (["--weights", tmp / "nothing.pth"], f"weights file not found: {tmp / 'nothing.pth'}"),
+        "class": (
+            ["--class", "bananna"],
+            "unknown class 'bananna'; did you mean banana, giant panda, barn? (list them with: inceptionism classes)",
+        ),
+        "class index": (["--class", "1000"], "class 1000 does not exist: there are classes 0..999"),
+        "preset": (
+            ["--preset", "deeper"],
+            "unknown preset 'deeper'; did you mean deep? (list them with: inceptionism presets)",
+        ),
+        "guide": (["--guide", tmp / "notes.png"], f"{tmp / 'notes.png'} is not an image Pillow can read"),
+        "mask": (["--mask", tmp / "missing.png"], f"input not found: {tmp / 'missing.png'}"),
+        "tile": (["--tile", "8"], "tile must be at least 17 px for squeezenet1_1 (its smallest input), got 8"),
+        "noise size": (["--noise", "big"], "noise size must be WIDTHxHEIGHT like 512x512, got 'big'"),
+        "noise and input": ([tmp / "tiny.png", "--noise", "64x64"], "give an input image or noise, not both"),
+        "param without noise": (
+            ["--param", "pixel"],
+            "param chooses how noise is optimised; it needs noise (--noise WxH)",
+        ),
+        "neuron channels": (
+            ["--layer", "fire7:1,2@10,10"],
+            "a neuron needs exactly one channel, e.g. fire7:12@100,80; got 'fire7:1,2@10,10'",
+        ),
+        "neuron outside": (
+            ["--layer", "fire7:1@500,10"],
+            "neuron position @500,10 is outside the 451x300 image; use 0..450,0..299",
+        ),
+        "smooth": (["--smooth", "-1"], "smooth must be non-negative, got -1.0"),
     }
 
 
 BAD = ["missing", "empty", "text", "truncated", "bomb", "too small", "model", "layer", "channel", "octave scale",
-       "octave scale below", "steps", "jitter", "octaves", "not a number", "weights"]  # fmt: skip
+       "octave scale below", "steps", "jitter", "octaves", "not a number", "weights", "class", "class index",
+       "preset", "guide", "mask", "tile", "noise size", "noise and input", "param without noise",
+       "neuron channels", "neuron outside", "smooth"]  # fmt: skip
 
 
 def test_every_bad_input_case_is_run(tmp_path):
@@ -184,7 +213,8 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, case):
     args, message = bad_inputs(inputs)[case]
     before = {p.name: p.read_bytes() for p in inputs.iterdir()}
     out = tmp_path / "out.png"
-    result = run("dream", *args, "-o", out, *(["--max-size", "160"] if case != "octaves" else []))
+    full_size = case in ("octaves", "neuron outside")  # the message names the full size
+    result = run("dream", *args, "-o", out, *([] if full_size else ["--max-size", "160"]))
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
@@ -237,3 +267,57 @@ def test_googlenet_offline_is_one_line(tmp_path, monkeypatch):
     assert result.stderr.count("\n") == 1
     assert "pass it with --weights FILE, or use the embedded model: --model squeezenet1_1" in result.stderr
     assert not (tmp_path / "g.png").exists()
+
+
+def test_presets_and_classes_commands():
+    presets = run("presets").stdout.splitlines()
+    assert [line.split()[0] for line in presets[::2]] == ["classic", "subtle", "deep", "fractal-noise"]
+    assert presets[5].split() == ["octaves=6,", "steps=20,", "step_size=2.0,", "lap_levels=4"]
+    classes = run("classes", "BANANA").stdout.splitlines()
+    assert classes == [" 954  banana"]
+    assert len(run("classes").stdout.splitlines()) == 1000
+
+
+def test_preset_with_an_explicit_override(tmp_path):
+    out = tmp_path / "deep.png"
+    result = run("dream", "-o", out, "-q", "--preset", "deep", "--steps", "1", "--octaves", "2", "--max-size", "160")
+    assert result.exit_code == 0, result.output
+    params = read_metadata(out)
+    assert (params["preset"], params["steps"], params["octaves"], params["lap_levels"], params["step_size"]) == (
+        "deep",
+        1,
+        2,
+        4,
+        2.0,
+    )
+
+
+def test_class_and_controls_are_recorded(tmp_path, coffee):
+    out = tmp_path / "out.png"
+    mask = tmp_path / "mask.png"
+    Image.new("L", (160, 106), 255).save(mask)
+    args = ["dream", "-o", out, "--class", "banana=2", "--guide", coffee, "--layer", "fire5", "--mask", mask]
+    result = run(*args, "--keep-colors", "--smooth", "0.5", "--lap-levels", "3", "--tv", "0.1", "--tile", "64", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert "banana" in result.stdout.splitlines()[0]
+    params = read_metadata(out)
+    expected = {"classes": ["banana=2"], "guide": "coffee.jpg", "mask": "mask.png", "keep_colors": True,
+                "smooth": 0.5, "lap_levels": 3, "tv": 0.1, "tile": 64, "layers": ["fire5"]}  # fmt: skip
+    assert {key: params[key] for key in expected} == expected
+
+
+def test_fractal_noise_preset_writes_noise_dream(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(
+        "dream", "-q", "--preset", "fractal-noise", "--noise", "96x64", "--octaves", "2", "--steps", "2", "--seed", "3"
+    )
+    assert result.exit_code == 0, result.output
+    assert leftovers(tmp_path) == ["noise-dream.png"]
+    params = read_metadata(tmp_path / "noise-dream.png")
+    assert (params["noise"], params["param"], params["size"], params["octave_scale"]) == (
+        "96x64",
+        "pixel",
+        [96, 64],
+        1.5,
+    )
+    assert "input" not in params

@@ -20,6 +20,7 @@ from inceptionism.engine import (
     activation_bytes_per_pixel,
     ascend,
     check_size,
+    check_tile,
     plan_tiles,
 )
 from inceptionism.errors import ImageError, InvalidParameterError, closest
@@ -171,6 +172,10 @@ def dream(
     chosen_precision = resolve_precision(precision, torch_device)
     net = model if isinstance(model, Network) else get_model(model, weights=weights)
     _check_names(net, layers, classes)  # before the image is read: a typo fails at once
+    if tile is not None:
+        check_tile(net, Schedule(tile=tile).tile)
+    guide_picture = None if guide is None else load_image(guide, max_size=GUIDE_MAX_SIZE).image
+    mask_picture = None if mask is None else load_image(mask).image
     generator = torch.Generator().manual_seed(seed)
 
     if noise_size is not None:
@@ -178,7 +183,7 @@ def dream(
     else:
         source = load_image(sample_path() if image is None else image, max_size=max_size)
     width, height = source.image.size
-    objective, layer_specs, class_specs = _objective(net, layers, classes, guide, (width, height), torch_device)
+    objective, layer_specs, class_specs = _objective(net, layers, classes, guide_picture, (width, height), torch_device)
     objective.validate(net)
     has_neuron = any(isinstance(spec, str) and split_layer_spec(spec)[2] is not None for spec in layer_specs)
     fast = net.prepared(torch_device, redirect_relu=has_neuron)
@@ -207,7 +212,7 @@ def dream(
                         width, height, chosen_tile, tile_batch, memory_budget)  # fmt: skip
         schedule = Schedule(**{**schedule.as_dict(), "tile": chosen_tile, "tile_batch": tile_batch})
         check_size(net, schedule, height, width)
-        weights_mask = None if mask is None else _load_mask(mask, (width, height)).to(torch_device)
+        weights_mask = None if mask_picture is None else _fit_mask(mask_picture, (width, height)).to(torch_device)
         pixels, losses = ascend(
             fast,
             to_tensor(source.image, dtype=torch.uint8).to(torch_device),
@@ -326,7 +331,7 @@ def _objective(
     net: Network,
     layers: Sequence[str | Objective] | str | Objective | None,
     classes: Sequence[str | int] | str | int | None,
-    guide: ImageInput | None,
+    guide: Image.Image | None,
     image_size: tuple[int, int],
     device: torch.device,
 ) -> tuple[Objective, list[str | Objective], list[str]]:
@@ -348,7 +353,7 @@ def _objective(
 
 
 def _guided_terms(
-    net: Network, layer_specs: list[str | Objective], guide: ImageInput, device: torch.device
+    net: Network, layer_specs: list[str | Objective], picture: Image.Image, device: torch.device
 ) -> list[Objective]:
     if not layer_specs:
         raise InvalidParameterError("a guide needs layers to match on (give --layer)")
@@ -361,7 +366,6 @@ def _guided_terms(
             raise InvalidParameterError(f"a guide matches whole layers; drop the channels from {spec!r}")
         specs.append((name, weight))
     net.check_layers([name for name, _ in specs])
-    picture = load_image(guide, max_size=GUIDE_MAX_SIZE).image
     if min(picture.size) < net.min_size:
         raise ImageError(f"guide image is {picture.width}x{picture.height} px, too small for {net.name}")
     with torch.no_grad(), net.tap([name for name, _ in specs]) as extract:
@@ -369,9 +373,9 @@ def _guided_terms(
     return [guided(name, features[name][0].flatten(1).to(device), weight=weight) for name, weight in specs]
 
 
-def _load_mask(mask: ImageInput, size: tuple[int, int]) -> torch.Tensor:
+def _fit_mask(picture: Image.Image, size: tuple[int, int]) -> torch.Tensor:
     """The mask as ``(1, 1, H, W)`` in 0..1 at ``size``, feathered inside its white parts."""
-    picture = load_image(mask).image.convert("L")
+    picture = picture.convert("L")
     if picture.size != size:
         logger.info("resized the mask from %dx%d to %dx%d to fit the image", *picture.size, *size)
         picture = picture.resize(size, Image.Resampling.BILINEAR)

@@ -150,12 +150,17 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+def check_tile(net: Network, tile: int | None) -> None:
+    """Refuse tiles smaller than the network's smallest input."""
+    if tile is not None and tile < net.min_size:
+        raise InvalidParameterError(
+            f"tile must be at least {net.min_size} px for {net.name} (its smallest input), got {tile}"
+        )
+
+
 def check_size(net: Network, schedule: Schedule, height: int, width: int) -> None:
     """Refuse images whose smallest octave the network cannot take, saying what would work."""
-    if schedule.tile is not None and schedule.tile < net.min_size:
-        raise InvalidParameterError(
-            f"tile must be at least {net.min_size} px for {net.name} (its smallest input), got {schedule.tile}"
-        )
+    check_tile(net, schedule.tile)
     if min(height, width) < net.min_size:
         raise ImageError(
             f"image is {width}x{height} px, too small for {net.name}: "

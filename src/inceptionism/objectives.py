@@ -274,6 +274,9 @@ def split_layer_spec(spec: str) -> tuple[str, list[int] | None, tuple[int, int] 
         except ValueError:
             raise InvalidParameterError(f"bad position in layer spec {spec!r}: {_SPEC_HELP}") from None
         at = (x, y)
+        if not channels or len(channels) != 1:
+            name = match["name"].strip()
+            raise InvalidParameterError(f"a neuron needs exactly one channel, e.g. {name}:12@100,80; got {spec!r}")
     return match["name"].strip(), channels, at, weight
 
 
@@ -287,10 +290,8 @@ def parse_layer_spec(spec: str, *, image_size: tuple[int, int] | None = None) ->
         InvalidParameterError: naming the spec and the accepted form.
     """
     name, channels, at, weight = split_layer_spec(spec)
-    if at is None:
+    if at is None or channels is None:
         return layer(name, channels, weight=weight)
-    if not channels or len(channels) != 1:
-        raise InvalidParameterError(f"a neuron needs exactly one channel, e.g. {name}:12@100,80; got {spec!r}")
     if image_size is None:
         raise InvalidParameterError(f"the neuron {spec!r} needs the image size to place @{at[0]},{at[1]}")
     (x, y), (width, height) = at, image_size
