@@ -322,7 +322,8 @@ class _TiledGradient:
             batch.requires_grad_(True)
             with autocast(self.device, self.precision):
                 loss = self.objective(self.extract(batch))
-            (batch_gradient,) = torch.autograd.grad(loss, batch)
+            # Objectives average over the batch: scale so every tile weighs the same in any chunk.
+            (batch_gradient,) = torch.autograd.grad(loss * len(chunk), batch)
             batch.requires_grad_(False)
             for index, (y, x) in enumerate(chunk):
                 paste_window(batch_gradient[index : index + 1], gradient, y, x)
@@ -451,7 +452,7 @@ def plan_tiles(
     if tile is None:
         if bytes_per_pixel * height * width <= budget:
             return None, 1
-        tile = DEFAULT_TILE
+        tile = max(DEFAULT_TILE, min_size)
         while bytes_per_pixel * tile * tile > budget and tile // 2 >= min_size:
             tile //= 2
     tiles = math.ceil(height / min(tile, height)) * math.ceil(width / min(tile, width))

@@ -23,10 +23,13 @@ def _separable(x: Tensor, kernel: Tensor, *, stride: int = 1) -> Tensor:
     rows = kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1)
     cols = kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
     pad_h, pad_w = min(radius, x.shape[-2] - 1), min(radius, x.shape[-1] - 1)
+    # A side shorter than the kernel gets the kernel's middle, renormalised to keep the mean.
+    rows = rows[:, :, radius - pad_h : radius + pad_h + 1]
+    cols = cols[:, :, :, radius - pad_w : radius + pad_w + 1]
     x = F.pad(x, (0, 0, pad_h, pad_h), mode="reflect") if pad_h else x
-    x = F.conv2d(x, rows[:, :, radius - pad_h : radius + pad_h + 1], stride=(stride, 1), groups=channels)
+    x = F.conv2d(x, rows / rows[0].sum(), stride=(stride, 1), groups=channels)
     x = F.pad(x, (pad_w, pad_w, 0, 0), mode="reflect") if pad_w else x
-    return F.conv2d(x, cols[:, :, :, radius - pad_w : radius + pad_w + 1], stride=(1, stride), groups=channels)
+    return F.conv2d(x, cols / cols[0].sum(), stride=(1, stride), groups=channels)
 
 
 def gaussian_blur(x: Tensor, sigma: float) -> Tensor:

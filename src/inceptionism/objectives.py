@@ -172,7 +172,7 @@ def parse_class_spec(spec: str, labels: Sequence[str]) -> Objective:
             raise InvalidParameterError(
                 f"bad weight in class spec {spec!r}: use NAME[=weight], e.g. banana=2"
             ) from None
-    if name.isdigit():
+    if name.isascii() and name.isdigit():
         index = int(name)
         if index >= len(labels):
             raise InvalidParameterError(f"class {index} does not exist: there are classes 0..{len(labels) - 1}")
@@ -214,8 +214,9 @@ def neuron(
         # Follow the image content through the engine's jitter: the roll moved it by (dy, dx).
         dy, dx = features[SHIFT].tolist() if SHIFT in features else (0, 0)
         height, width = value.shape[-2:]
-        row = min(height - 1, int(((fy + dy / image_h) % 1.0) * height))
-        col = min(width - 1, int(((fx + dx / image_w) % 1.0) * width))
+        y = (min(fy * image_h, image_h - 0.5) + dy) % image_h
+        x = (min(fx * image_w, image_w - 0.5) + dx) % image_w
+        row, col = min(height - 1, int(y / image_h * height)), min(width - 1, int(x / image_w * width))
         return weight * value[:, channel, row, col].float().mean()
 
     check = layer(name, [channel]).checks
