@@ -126,6 +126,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each implementation")
     parser.add_argument("--size", default="1024x683", help="WIDTHxHEIGHT of the photo")
+    parser.add_argument(
+        "--compile", action="store_true", help="also time torch.compile on one googlenet step (slow to compile)"
+    )
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
 
@@ -174,6 +177,39 @@ def main() -> None:
                 f"{rate / peaks[precision]:8.0%} {memory:8.0f} {plain_s:8.2f} {plain_s / seconds:8.2f}x "
                 f"{cut_s:11.2f} {cut_s / seconds:8.2f}x"
             )
+    if args.compile:
+        compile_check(pixels, precision)
+
+
+def compile_check(pixels: torch.Tensor, precision: str) -> None:
+    """Time one top-octave step of googlenet inception4c eager vs torch.compile, with compile time."""
+    from inceptionism.objectives import as_objective
+    from inceptionism.runtime import autocast
+
+    net = get_model("googlenet", weights=None).prepared(torch.device("cpu"))
+    objective, device = as_objective("inception4c"), torch.device("cpu")
+    body = net.body
+
+    def trunk(x: torch.Tensor) -> torch.Tensor:  # hooks do not compile: the same cut, written out
+        x = body.maxpool2(body.conv3(body.conv2(body.maxpool1(body.conv1(net.normalize(x))))))
+        x = body.maxpool3(body.inception3b(body.inception3a(x)))
+        return body.inception4c(body.inception4b(body.inception4a(x)))
+
+    def step(x: torch.Tensor) -> torch.Tensor:
+        x = x.detach().requires_grad_(True)
+        with autocast(device, precision):
+            loss = trunk(x).float().square().mean()
+        return torch.autograd.grad(loss, x)[0]
+
+    x = pixels.contiguous(memory_format=torch.channels_last)
+    compiled = torch.compile(step)
+    compile_seconds = timed(compiled, x)
+    eager = statistics.median(timed(step, x) for _ in range(3))
+    fast = statistics.median(timed(compiled, x) for _ in range(3))
+    print(
+        f"\ntorch.compile, googlenet inception4c step: compile {compile_seconds:.0f} s, "
+        f"step {fast * 1000:.0f} ms compiled vs {eager * 1000:.0f} ms eager"
+    )
 
 
 if __name__ == "__main__":
