@@ -183,11 +183,10 @@ def main() -> None:
 
 def compile_check(pixels: torch.Tensor, precision: str) -> None:
     """Time one top-octave step of googlenet inception4c eager vs torch.compile, with compile time."""
-    from inceptionism.objectives import as_objective
     from inceptionism.runtime import autocast
 
     net = get_model("googlenet", weights=None).prepared(torch.device("cpu"))
-    objective, device = as_objective("inception4c"), torch.device("cpu")
+    device = torch.device("cpu")
     body = net.body
 
     def trunk(x: torch.Tensor) -> torch.Tensor:  # hooks do not compile: the same cut, written out
