@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from inceptionism import classify, dream
-from inceptionism.images import load_image, to_tensor
+from inceptionism.images import load_image, read_metadata, to_tensor
 
 pytestmark = pytest.mark.real
 
@@ -163,3 +163,23 @@ def test_8k_image_dreams_at_full_size_under_2_5_gb(tmp_path, coffee):
     assert re.match(r"wrote .*8k-dream.png \(7680x4320, squeezenet1_1 fire7, seed 0\)", run.stdout)
     assert Image.open(out).size == (7680, 4320)
     assert peak_mb < 2500, f"peak memory {peak_mb} MB"
+
+
+def test_noise_256_banana_is_seen_as_banana(tmp_path):
+    from click.testing import CliRunner
+
+    from inceptionism.cli import cli
+
+    out = tmp_path / "banana.png"
+    result = CliRunner().invoke(
+        cli, ["dream", "--noise", "256x256", "--class", "banana", "-o", str(out), "--seed", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[2].startswith("after:  banana ")
+    params = read_metadata(out)
+    assert (params["noise"], params["param"], params["steps"], params["classes"]) == (
+        "256x256",
+        "fourier",
+        256,
+        ["banana"],
+    )

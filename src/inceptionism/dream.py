@@ -29,7 +29,9 @@ from inceptionism.images import ImageInput, LoadedImage, load_image, sample_path
 from inceptionism.models.network import Network
 from inceptionism.models.registry import WeightsArg, get_model
 from inceptionism.objectives import Objective, as_objective, guided, layer, parse_class_spec, split_layer_spec
+from inceptionism.parameterization import FourierImage
 from inceptionism.runtime import resolve_device, resolve_precision
+from inceptionism.visualize import visualize
 
 logger = logging.getLogger(__name__)
 
@@ -189,13 +191,20 @@ def dream(
     fast = net.prepared(torch_device, redirect_relu=has_neuron)
 
     if mode == "fourier":
-        from inceptionism.visualize import fourier_dream
-
-        pixels, losses = fourier_dream(
-            fast, objective, (width, height), steps=schedule.steps, lr=lr, generator=generator,
-            precision=chosen_precision, callback=callback,
-        )  # fmt: skip
-        chosen_tile, tile_batch = None, 1
+        parameterized = FourierImage(height, width, generator=generator).to(torch_device)
+        with torch.no_grad():
+            source = LoadedImage(image=to_image(parameterized()), name=None, original_size=(width, height))
+        pixels, losses = visualize(
+            fast,
+            objective,
+            parameterized,
+            steps=schedule.steps,
+            lr=lr,
+            generator=generator,
+            precision=chosen_precision,
+            callback=callback,
+        )
+        chosen_tile = None
     else:
         check_size(net, schedule, height, width)
         bytes_per_pixel = activation_bytes_per_pixel(fast, objective, device=torch_device, precision=chosen_precision)
