@@ -13,11 +13,15 @@ from inceptionism.engine import Progress, Schedule
 from inceptionism.errors import InceptionismError
 from inceptionism.models import get_model, list_models
 from inceptionism.objectives import Objective, as_objective
+from inceptionism.parameterization import FourierImage, PixelImage
+from inceptionism.visualize import visualize
 
 __all__ = [
     "DreamResult",
+    "FourierImage",
     "InceptionismError",
     "Objective",
+    "PixelImage",
     "Prediction",
     "Progress",
     "Schedule",
@@ -27,4 +31,5 @@ __all__ = [
     "dream",
     "get_model",
     "list_models",
+    "visualize",
 ]

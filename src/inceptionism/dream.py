@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from inceptionism import presets
+from inceptionism.checks import check_int
 from inceptionism.engine import (
     ProgressCallback,
     Schedule,
@@ -41,7 +42,7 @@ GUIDE_MAX_SIZE = 512
 MASK_FEATHER = 0.01  # feather width as a fraction of the long side
 NOISE_GREY, NOISE_SPREAD = 100.0, 16.0  # plain noise: grey with a little uniform noise (the 2015 notebook)
 PARAMS = ("fourier", "pixel")
-FOURIER_STEPS, FOURIER_LR = 256, 0.05
+FOURIER_STEPS, FOURIER_LR, FOURIER_DECAY = 256, 0.05, 1.5
 SEED_LIMIT = 2**63 - 1
 
 
@@ -168,8 +169,7 @@ def dream(
         seed = secrets.randbelow(2**31)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_LIMIT:
         raise InvalidParameterError(f"seed must be an integer in 0..{SEED_LIMIT}, got {seed!r}")
-    if isinstance(memory_budget, bool) or not isinstance(memory_budget, int) or memory_budget < 1:
-        raise InvalidParameterError(f"memory_budget must be a positive number of megabytes, got {memory_budget!r}")
+    check_int("memory_budget", memory_budget, 1)
     torch_device = resolve_device(device)
     chosen_precision = resolve_precision(precision, torch_device)
     net = model if isinstance(model, Network) else get_model(model, weights=weights)
@@ -191,7 +191,8 @@ def dream(
     fast = net.prepared(torch_device, redirect_relu=has_neuron)
 
     if mode == "fourier":
-        parameterized = FourierImage(height, width, generator=generator).to(torch_device)
+        # Decay 1.5 (lucid: 1.0): measured, banana from noise was top-1 for 20 of 20 seeds, not 16.
+        parameterized = FourierImage(height, width, generator=generator, decay_power=FOURIER_DECAY).to(torch_device)
         with torch.no_grad():
             source = LoadedImage(image=to_image(parameterized()), name=None, original_size=(width, height))
         pixels, losses = visualize(

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from inceptionism.checks import check_int, check_number
 from inceptionism.errors import ImageError, InvalidParameterError
 from inceptionism.gradients import (
     gaussian_blur,
@@ -67,24 +68,24 @@ class Schedule:
     tile_batch: int = 1
 
     def __post_init__(self) -> None:
-        _check_int("octaves", self.octaves, 1)
-        _check_int("steps", self.steps, 1)
-        _check_int("jitter", self.jitter, 0)
-        _check_int("lap_levels", self.lap_levels, 0)
-        _check_int("tile_batch", self.tile_batch, 1)
+        check_int("octaves", self.octaves, 1)
+        check_int("steps", self.steps, 1)
+        check_int("jitter", self.jitter, 0)
+        check_int("lap_levels", self.lap_levels, 0)
+        check_int("tile_batch", self.tile_batch, 1)
         if self.tile is not None:
-            _check_int("tile", self.tile, 1)
+            check_int("tile", self.tile, 1)
         for name in ("smooth", "tv"):
             value = getattr(self, name)
-            _check_number(name, value)
+            check_number(name, value)
             if value < 0:
                 raise InvalidParameterError(f"{name} must be non-negative, got {value!r}")
         if not isinstance(self.keep_colors, bool):
             raise InvalidParameterError(f"keep_colors must be True or False, got {self.keep_colors!r}")
-        _check_number("octave_scale", self.octave_scale)
+        check_number("octave_scale", self.octave_scale)
         if not self.octave_scale > 1.0:
             raise InvalidParameterError(f"octave_scale must be > 1.0, got {self.octave_scale!r}")
-        _check_number("step_size", self.step_size)
+        check_number("step_size", self.step_size)
         if not self.step_size > 0:
             raise InvalidParameterError(f"step_size must be > 0, got {self.step_size!r}")
 
@@ -103,19 +104,6 @@ class Schedule:
     def as_dict(self) -> dict[str, float]:
         """The schedule as plain data."""
         return asdict(self)
-
-
-def _check_number(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidParameterError(f"{name} must be a finite number, got {value!r}")
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameterError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        relation = "non-negative" if minimum == 0 else f">= {minimum}"
-        raise InvalidParameterError(f"{name} must be {relation}, got {value}")
 
 
 @dataclass(frozen=True)

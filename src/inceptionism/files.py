@@ -48,8 +48,12 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
 
     The file gets the usual permissions (``0o666`` less the umask), unlike ``tempfile``'s ``0o600``.
 
-    >>> with atomic_writer("/tmp/inceptionism-doctest.txt") as f:
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "done.txt"
+    >>> with atomic_writer(target) as f:
     ...     _ = f.write(b"done")
+    >>> target.read_bytes()
+    b'done'
     """
     path = Path(path)
     scratch = _temporary_name(path)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from inceptionism.engine import PIXEL_MAX, _check_int, _check_number
+from inceptionism.checks import check_generator, check_int, check_number
+from inceptionism.engine import PIXEL_MAX
 from inceptionism.errors import InvalidParameterError
 
 # Square root of the ImageNet colour covariance (from its SVD), as published with lucid:
@@ -114,10 +115,10 @@ class FourierImage(nn.Module):
         super().__init__()
         _check_size(height, width, batch)
         _check_std(std)
-        _check_number("decay_power", decay_power)
+        check_number("decay_power", decay_power)
         if decay_power < 0:
             raise InvalidParameterError(f"decay_power must be >= 0, got {decay_power!r}")
-        _check_generator(generator)
+        check_generator(generator)
         self.height, self.width, self.batch = height, width, batch
         self.decorrelate = decorrelate
         scale = spectrum_scale(height, width, decay_power=decay_power)
@@ -172,7 +173,7 @@ class PixelImage(nn.Module):
         super().__init__()
         _check_size(height, width, batch)
         _check_std(std)
-        _check_generator(generator)
+        check_generator(generator)
         self.height, self.width, self.batch = height, width, batch
         self.decorrelate = decorrelate
         self.values = nn.Parameter(torch.randn(batch, 3, height, width, generator=generator) * std)
@@ -193,25 +194,12 @@ def _to_pixels(values: Tensor, *, decorrelate: bool) -> Tensor:
 
 
 def _check_size(height: object, width: object, batch: object) -> None:
-    _check_int("height", height, 1)
-    _check_int("width", width, 1)
-    _check_int("batch", batch, 1)
+    check_int("height", height, 1)
+    check_int("width", width, 1)
+    check_int("batch", batch, 1)
 
 
 def _check_std(std: object) -> None:
-    _check_number("std", std)
+    check_number("std", std)
     if not std > 0:  # type: ignore[operator]
         raise InvalidParameterError(f"std must be > 0, got {std!r}")
-
-
-def _check_generator(generator: object) -> None:
-    if not isinstance(generator, torch.Generator):
-        raise InvalidParameterError(
-            f"generator must be a torch.Generator, got {type(generator).__name__}; "
-            "use torch.Generator().manual_seed(seed)"
-        )
-    if generator.device.type != "cpu":
-        raise InvalidParameterError(
-            f"generator must be a CPU torch.Generator, got one on {generator.device}; "
-            "use torch.Generator().manual_seed(seed)"
-        )

@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from inceptionism.engine import PIXEL_MAX, _check_int, _check_number
+from inceptionism.checks import check_int, check_number
+from inceptionism.engine import PIXEL_MAX
 from inceptionism.errors import InvalidParameterError
 
 Transform = Callable[[Tensor, torch.Generator], Tensor]
@@ -142,10 +143,10 @@ def pad(width: int, *, mode: str = "reflect", value: float = PIXEL_MAX / 2) -> P
     >>> pad(2)(torch.zeros(1, 3, 8, 8), torch.Generator()).shape
     torch.Size([1, 3, 12, 12])
     """
-    _check_int("width", width, 0)
+    check_int("width", width, 0)
     if mode not in PAD_MODES:
         raise InvalidParameterError(f"mode must be one of {', '.join(PAD_MODES)}, got {mode!r}")
-    _check_number("value", value)
+    check_number("value", value)
     if not 0 <= value <= PIXEL_MAX:
         raise InvalidParameterError(f"value must be in 0..255, got {value!r}")
     return Pad(width, mode, float(value))
@@ -157,7 +158,7 @@ def jitter(distance: int) -> Jitter:
     >>> jitter(4)(torch.zeros(1, 3, 16, 16), torch.Generator()).shape
     torch.Size([1, 3, 12, 12])
     """
-    _check_int("distance", distance, 0)
+    check_int("distance", distance, 0)
     return Jitter(distance)
 
 

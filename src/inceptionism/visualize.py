@@ -14,11 +14,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from inceptionism.engine import Progress, ProgressCallback, _check_int
+from inceptionism.checks import check_generator, check_int
+from inceptionism.engine import Progress, ProgressCallback
 from inceptionism.errors import InvalidParameterError
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective
-from inceptionism.parameterization import _check_generator
 from inceptionism.runtime import autocast, resolve_precision
 from inceptionism.transforms import STANDARD_TRANSFORMS, Transform, compose
 
@@ -135,10 +135,10 @@ def _check_inputs(
         raise InvalidParameterError(
             f"image must be a module with learnable parameters, such as FourierImage, got {type(image).__name__}"
         )
-    _check_int("steps", steps, 1)
+    check_int("steps", steps, 1)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not lr > 0:
         raise InvalidParameterError(f"lr must be > 0, got {lr!r}")
-    _check_generator(generator)
+    check_generator(generator)
     if callback is not None and not callable(callback):
         raise InvalidParameterError(f"callback must be callable or None, got {callback!r}")
     if callable(transforms):
