@@ -40,7 +40,8 @@ from inceptionism.models import get_model
 from inceptionism.runtime import resolve_device, resolve_precision
 
 PHOTO = Path(__file__).resolve().parent.parent / "tests" / "data" / "coffee.jpg"
-CLASSIC = Schedule(octaves=4, octave_scale=1.4, steps=10, step_size=1.5, jitter=32)
+SETTINGS = {"octaves": 4, "octave_scale": 1.4, "steps": 10, "step_size": 1.5, "jitter": 32}
+CLASSIC = Schedule(**SETTINGS)
 CASES = [("squeezenet1_1", "fire7", "default"), ("googlenet", "inception4c", None)]
 
 
@@ -70,7 +71,8 @@ def plain_dream(net, pixels: torch.Tensor, layer: str, schedule: Schedule, seed:
                 loss.backward()
                 net.zero_grad(set_to_none=True)
                 gradient = shifted.grad.roll((-dy, -dx), dims=(2, 3))
-                image = (image + schedule.step_size * gradient / (gradient.abs().mean() + 1e-8)).clamp(0, 255)
+                reached = gradient.count_nonzero().clamp_min(1)  # the engine's normalisation, written plainly
+                image = (image + schedule.step_size * gradient * reached / (gradient.abs().sum() + 1e-8)).clamp(0, 255)
             detail = image - base
     finally:
         hook.remove()
@@ -112,7 +114,7 @@ print(high_water_mb() - before)
 def peak_memory_mb(model: str, layer: str, weights: str | None, photo: Path) -> float:
     """Peak resident memory a dream adds above the loaded model, in a fresh process (Linux)."""
     command = [sys.executable, "-c", PEAK_MEMORY_SCRIPT, model, layer, weights or "none", str(photo)]
-    command.append(repr(CLASSIC.as_dict()))
+    command.append(repr(SETTINGS))
     return float(subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip())
 
 
@@ -138,7 +140,7 @@ def main() -> None:
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, engine precision {precision}")
     print(f"matmul peak: fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s")
-    print(f"photo {width}x{height}, schedule {CLASSIC.as_dict()}\n")
+    print(f"photo {width}x{height}, schedule {SETTINGS}\n")
 
     header = f"{'model':<14} {'layer':<12} {'seconds':>8} {'GFLOP':>6} {'GFLOP/s':>8} {'of peak':>8} "
     header += f"{'peak MB':>8} {'plain s':>8} {'speed-up':>9} {'cut fp32 s':>11} {'speed-up':>9}"
@@ -151,9 +153,7 @@ def main() -> None:
             trainable = copy.deepcopy(net).requires_grad_(True)
 
             def ours(net=net, layer=layer):
-                inceptionism.dream(
-                    photo, model=net, layers=[layer], seed=0, max_size=None, device="cpu", **CLASSIC.as_dict()
-                )
+                inceptionism.dream(photo, model=net, layers=[layer], seed=0, max_size=None, device="cpu", **SETTINGS)
 
             def plain(net=trainable, layer=layer):
                 plain_dream(net, pixels, layer, CLASSIC, seed=0, cut=False)

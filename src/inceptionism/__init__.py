@@ -5,8 +5,7 @@
 >>> result.image.save("dream.png")  # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
-
+from inceptionism._version import __version__
 from inceptionism.classify import Prediction, classify
 from inceptionism.dream import DreamResult, dream
 from inceptionism.engine import Progress, Schedule

@@ -13,7 +13,8 @@ from typing import Any, NoReturn
 import click
 from tqdm import tqdm
 
-from inceptionism import __version__, presets
+from inceptionism import presets
+from inceptionism._version import __version__
 from inceptionism.classify import Prediction, classify
 from inceptionism.dream import DEFAULT_MAX_SIZE, DEFAULT_MEMORY_BUDGET_MB, PARAMS, dream
 from inceptionism.engine import Progress

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import re
@@ -14,6 +15,7 @@ import torch
 from PIL import Image
 
 from inceptionism import presets
+from inceptionism._version import __version__
 from inceptionism.checks import check_int
 from inceptionism.engine import (
     ProgressCallback,
@@ -140,7 +142,7 @@ def dream(
     """
     if unknown:
         name = next(iter(unknown))
-        close = closest(name, _OPTIONS, n=1)
+        close = closest(name, list(inspect.signature(dream).parameters), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidParameterError(f"dream() got an unknown option {name!r}{hint}")
     settings = presets.resolve(
@@ -175,7 +177,8 @@ def dream(
     net = model if isinstance(model, Network) else get_model(model, weights=weights)
     _check_names(net, layers, classes)  # before the image is read: a typo fails at once
     if tile is not None:
-        check_tile(net, Schedule(tile=tile).tile)
+        check_int("tile", tile, 1)
+        check_tile(net, tile)
     guide_picture = None if guide is None else load_image(guide, max_size=GUIDE_MAX_SIZE).image
     mask_picture = None if mask is None else load_image(mask).image
     generator = torch.Generator().manual_seed(seed)
@@ -207,7 +210,6 @@ def dream(
         )
         chosen_tile = None
     else:
-        check_size(net, schedule, height, width)
         bytes_per_pixel = activation_bytes_per_pixel(fast, objective, device=torch_device, precision=chosen_precision)
         chosen_tile, tile_batch = plan_tiles(
             bytes_per_pixel, height, width, budget=memory_budget * 2**20, tile=tile, min_size=net.min_size
@@ -237,8 +239,6 @@ def dream(
     if schedule.keep_colors:
         result = keep_chroma(result, source.image)
 
-    from inceptionism import __version__
-
     params = {
         "version": __version__,
         "preset": preset,
@@ -252,7 +252,7 @@ def dream(
         "classes": class_specs,
         "guide": _name_of(guide),
         "mask": _name_of(mask),
-        **{key: value for key, value in schedule.as_dict().items() if key not in ("tile_batch",)},
+        **{key: value for key, value in schedule.as_dict().items() if key in _RECORDED[mode == "fourier"]},
         "tile": chosen_tile,
         "lr": lr if mode == "fourier" else None,
         "seed": seed,
@@ -264,6 +264,8 @@ def dream(
     return DreamResult(image=result, params=params, losses=losses, source=source)
 
 
+# Schedule fields worth recording: all but the tile batch; for Fourier noise, only the steps.
+_RECORDED = (tuple(key for key in Schedule.__dataclass_fields__ if key != "tile_batch"), ("steps",))
 _ONLY_IF_SET = ("preset", "input", "noise", "param", "classes", "guide", "mask", "tile", "lr")
 _SCHEDULE_KEYS = (
     "octaves",
@@ -276,11 +278,6 @@ _SCHEDULE_KEYS = (
     "tv",
     "keep_colors",
 )
-_OPTIONS = [
-    "image", "preset", "model", "weights", "layers", "classes", "guide", "mask", "noise", "param", "octaves",
-    "octave_scale", "steps", "step_size", "jitter", "lap_levels", "smooth", "tv", "keep_colors", "tile", "lr",
-    "seed", "max_size", "memory_budget", "device", "precision", "callback",
-]  # fmt: skip
 
 
 def parse_size(value: tuple[int, int] | str) -> tuple[int, int]:
