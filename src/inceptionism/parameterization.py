@@ -74,7 +74,25 @@ def spectrum_scale(height: int, width: int, *, decay_power: float = 1.0) -> Tens
     return radius.clamp(min=1 / max(height, width)).pow(-decay_power)
 
 
-class FourierImage(nn.Module):
+class _LearnedImage(nn.Module):
+    """What both parameterisations share: checked size, batch and colour space."""
+
+    def __init__(
+        self, height: int, width: int, *, generator: torch.Generator, std: float, batch: int, decorrelate: bool
+    ) -> None:
+        super().__init__()
+        _check_size(height, width, batch)
+        _check_std(std)
+        check_generator(generator)
+        self.height, self.width, self.batch = height, width, batch
+        self.decorrelate = decorrelate
+
+    def extra_repr(self) -> str:
+        """Size, batch and colour space, shown in ``repr``."""
+        return f"{self.height}x{self.width}, batch={self.batch}, decorrelate={self.decorrelate}"
+
+
+class FourierImage(_LearnedImage):
     """RGB pixels from a learnable Fourier spectrum in decorrelated colour (lucid's ``fft_image``).
 
     The spectrum's real and imaginary parts start as normal noise times ``std``; each
@@ -112,15 +130,10 @@ class FourierImage(nn.Module):
         batch: int = 1,
         decorrelate: bool = True,
     ) -> None:
-        super().__init__()
-        _check_size(height, width, batch)
-        _check_std(std)
+        super().__init__(height, width, generator=generator, std=std, batch=batch, decorrelate=decorrelate)
         check_number("decay_power", decay_power)
         if decay_power < 0:
             raise InvalidParameterError(f"decay_power must be >= 0, got {decay_power!r}")
-        check_generator(generator)
-        self.height, self.width, self.batch = height, width, batch
-        self.decorrelate = decorrelate
         scale = spectrum_scale(height, width, decay_power=decay_power)
         self.register_buffer("scale", scale, persistent=False)
         noise = torch.randn(batch, 3, *scale.shape, 2, generator=generator)
@@ -133,12 +146,8 @@ class FourierImage(nn.Module):
         values = torch.fft.irfft2(coefficients, s=(self.height, self.width), norm="ortho") * _SPECTRUM_GAIN
         return _to_pixels(values, decorrelate=self.decorrelate)
 
-    def extra_repr(self) -> str:
-        """Size, batch and colour space, shown in ``repr``."""
-        return f"{self.height}x{self.width}, batch={self.batch}, decorrelate={self.decorrelate}"
 
-
-class PixelImage(nn.Module):
+class PixelImage(_LearnedImage):
     """RGB pixels ``sigmoid(parameter) * 255``, one learnable value per pixel and channel.
 
     Without a spectral prior the optimisation drifts to high-frequency patterns; this is the
@@ -170,21 +179,12 @@ class PixelImage(nn.Module):
         batch: int = 1,
         decorrelate: bool = False,
     ) -> None:
-        super().__init__()
-        _check_size(height, width, batch)
-        _check_std(std)
-        check_generator(generator)
-        self.height, self.width, self.batch = height, width, batch
-        self.decorrelate = decorrelate
+        super().__init__(height, width, generator=generator, std=std, batch=batch, decorrelate=decorrelate)
         self.values = nn.Parameter(torch.randn(batch, 3, height, width, generator=generator) * std)
 
     def forward(self) -> Tensor:
         """The current image, ``(batch, 3, H, W)`` RGB in 0..255, differentiable in :attr:`values`."""
         return _to_pixels(self.values, decorrelate=self.decorrelate)
-
-    def extra_repr(self) -> str:
-        """Size, batch and colour space, shown in ``repr``."""
-        return f"{self.height}x{self.width}, batch={self.batch}, decorrelate={self.decorrelate}"
 
 
 def _to_pixels(values: Tensor, *, decorrelate: bool) -> Tensor:
