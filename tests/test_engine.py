@@ -103,6 +103,11 @@ def test_bf16_runs_and_still_raises_the_objective(tiny_net, noise_image):
         ({"octave_scale": math.nan}, "octave_scale must be a finite number, got nan"),
         ({"step_size": 0}, "step_size must be > 0, got 0"),
         ({"steps": True}, "steps must be an integer, got True"),
+        ({"tile": 0}, "tile must be >= 1, got 0"),
+        ({"tile": -16}, "tile must be >= 1, got -16"),
+        ({"tile": 16.0}, "tile must be an integer, got 16.0"),
+        ({"tile_batch": 0}, "tile_batch must be >= 1, got 0"),
+        ({"tile_batch": True}, "tile_batch must be an integer, got True"),
     ],
 )
 def test_schedule_rejects_bad_values(options, message):

@@ -280,22 +280,6 @@ def test_tiled_runs_repeat_with_the_same_seed(tiny_net):
     assert (first - other).abs().mean() > 0.5
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"tile": 0}, "tile must be >= 1, got 0"),
-        ({"tile": -16}, "tile must be >= 1, got -16"),
-        ({"tile": 16.0}, "tile must be an integer, got 16.0"),
-        ({"tile_batch": 0}, "tile_batch must be >= 1, got 0"),
-        ({"tile_batch": True}, "tile_batch must be an integer, got True"),
-    ],
-)
-def test_schedule_rejects_bad_tiles(options, message):
-    with pytest.raises(InvalidParameterError) as info:
-        Schedule(**options)
-    assert str(info.value) == message
-
-
 def test_check_size_refuses_a_tile_below_the_network_minimum(tiny_net):
     with pytest.raises(InvalidParameterError) as info:
         check_size(tiny_net, Schedule(octaves=1, tile=4), 48, 64)
