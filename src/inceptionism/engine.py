@@ -40,7 +40,7 @@ class Schedule:
         octave_scale: size ratio between neighbouring octaves (> 1).
         steps: gradient steps per octave.
         step_size: step length in pixel levels (0..255) after normalising the gradient
-            by its mean absolute value.
+            by its mean absolute value over the pixels it reaches.
         jitter: largest random shift in pixels applied before each step.
         lap_levels: normalise the gradient over this many Laplacian-pyramid bands (0: off).
         smooth: Gaussian blur of the gradient, sigma in pixels (0: off).
@@ -189,7 +189,7 @@ def ascend(
     dreamed so far (upscaled). Each step shifts the image by a random jitter, takes the
     objective's gradient (whole, or tile by tile on a randomly shifted grid), filters it
     (smoothing, Laplacian normalisation, luminance projection), normalises it by its mean
-    absolute value, subtracts the weighted total-variation gradient, applies the mask and
+    absolute value over the pixels it reaches, subtracts the weighted total-variation gradient, applies the mask and
     steps, clipping to 0..255.
 
     Args:
