@@ -216,16 +216,43 @@ def test_prepared_copy_computes_the_same_and_leaves_the_original(model):
             module.running_var.uniform_(0.5, 2.0)
             module.weight.uniform_(0.5, 1.5)
             module.bias.uniform_(-0.2, 0.2)
+    net.double()  # in float64 the folds round too little to flip a max-pool's choice and its gradient
     before = {k: v.clone() for k, v in net.state_dict().items()}
     fast = net.prepared(torch.device("cpu"))
-    pixels = torch.rand(1, 3, 96, 80, generator=torch.Generator().manual_seed(0)) * 255
-    layer = get_model_entry(model).default_layer
-    with torch.no_grad(), net.tap([layer]) as slow_extract, fast.tap([layer]) as fast_extract:
-        expected, got = slow_extract(pixels)[layer], fast_extract(pixels)[layer]
-    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
+    pixels = torch.rand(1, 3, 96, 80, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 255
+    # Every layer, including those whose ReLU the copy moved after a pool: same values, same gradient.
+    for layer in net.layers:
+        with net.tap([layer]) as slow_extract, fast.tap([layer]) as fast_extract:
+            slow, fast_pixels = pixels.clone().requires_grad_(True), pixels.clone().requires_grad_(True)
+            expected, got = slow_extract(slow)[layer], fast_extract(fast_pixels)[layer]
+            assert torch.allclose(got, expected, rtol=1e-6, atol=1e-6 * expected.abs().max().item()), layer
+            if layer != "input":
+                (want,) = torch.autograd.grad(expected.square().mean(), slow)
+                (have,) = torch.autograd.grad(got.square().mean(), fast_pixels)
+                assert torch.allclose(have, want, rtol=1e-6, atol=1e-6 * want.abs().max().item()), layer
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
     assert net.state_dict().keys() == before.keys()
     assert all(torch.equal(net.state_dict()[k], v) for k, v in before.items())
     kernels = [p for p in fast.parameters() if p.dim() == 4 and p.shape[-1] > 1]
     assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
     assert not net.body.conv1.conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_prepared_copy_rectifies_after_pooling_and_folds_an_unpadded_stem(random_nets):
+    squeezenet = random_nets["squeezenet1_1"].prepared(torch.device("cpu"))
+    # ReLU runs on the pooled quarter; the layers that now give pre-activations are listed for the taps.
+    assert squeezenet.pre_relu_layers == {
+        "conv1",
+        *(f"{fire}{part}" for fire in ("fire3", "fire5") for part in ("", ".expand1x1", ".expand3x3")),
+    }
+    assert isinstance(squeezenet.body.conv1.relu, torch.nn.Identity)
+    assert [type(m).__name__ for m in squeezenet.body.pool1] == ["MaxPool2d", "ReLU"]
+    assert isinstance(squeezenet.normalize, torch.nn.Identity)  # BGR, mean and scale are in conv1 now
+    googlenet = random_nets["googlenet"].prepared(torch.device("cpu"))
+    assert {"conv1", "conv3", "inception3b", "inception3b.branch2.1", "inception4e"} <= googlenet.pre_relu_layers
+    assert "inception4c" not in googlenet.pre_relu_layers
+    assert not isinstance(googlenet.normalize, torch.nn.Identity)  # conv1 pads: folding would change the border
+    # A redirected ReLU must act where its unit is: nothing moves.
+    redirected = random_nets["squeezenet1_1"].prepared(torch.device("cpu"), redirect_relu=True)
+    assert redirected.pre_relu_layers == set()
+    assert type(redirected.body.conv1.relu).__name__ == "RedirectedReLU"

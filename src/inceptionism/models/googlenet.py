@@ -91,8 +91,21 @@ class InceptionAux(nn.Module):
         return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
 
 
+def _branch_ends(block: str) -> tuple[str, ...]:
+    """The layers whose ReLUs make an inception block's output."""
+    return tuple(f"{block}.{end}" for end in ("branch1", "branch2.1", "branch3.1", "branch4.1"))
+
+
 class GoogLeNet(nn.Module):
     """Inception v1 for inference; input normalised to -1..1 RGB for torchvision's weights."""
+
+    relu_after_pool = (
+        ("maxpool1", ("conv1",)),
+        ("maxpool2", ("conv3",)),
+        ("maxpool3", _branch_ends("inception3b")),
+        ("maxpool4", _branch_ends("inception4e")),
+    )
+    """Each pool and the layers whose ReLU feeds it (see ``Network.prepared``)."""
 
     def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()

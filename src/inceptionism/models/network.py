@@ -128,6 +128,7 @@ class Network(nn.Module):
         self.weights = weights
         self.default_layer = default_layer or layers[-1]
         self.class_layer = class_layer
+        self.pre_relu_layers: set[str] = set()  # layers whose ReLU an inference copy moved (see prepared)
         for layer in (*layers, self.default_layer, class_layer):
             if layer != LOGITS:
                 body.get_submodule(layer)  # a typo in a model definition fails at build time
@@ -140,14 +141,22 @@ class Network(nn.Module):
         """A copy made for fast inference on ``device``; this network is left unchanged.
 
         Batch norms are folded into their convolutions (any submodule with a
-        ``fold_batch_norm`` method), stem convolutions are rewritten (see
-        :mod:`inceptionism.models.fast`), parameters are frozen and channels-last. With
+        ``fold_batch_norm`` method); the preprocessing is folded into an unpadded first
+        convolution (the body's ``stem``); a ReLU that feeds a max-pool moves after it (the
+        body's ``relu_after_pool``: max commutes with ReLU, so the result is the same and
+        ReLU touches a quarter of the values); stem convolutions are rewritten (see
+        :mod:`inceptionism.models.fast`); parameters are frozen and channels-last. With
         ``redirect_relu``, ``nn.ReLU`` modules become :class:`RedirectedReLU`.
+
+        Tapping the copy gives the same activations as tapping this network.
         """
         copy = deepcopy(self)
         for module in copy.modules():
             if hasattr(module, "fold_batch_norm"):
                 module.fold_batch_norm()
+        if not redirect_relu:  # a redirected ReLU must stay where the unit it redirects is
+            copy._rectify_after_pooling()
+        copy._fold_normalize()
         for module in list(copy.modules()):
             for name, child in module.named_children():
                 faster = RedirectedReLU() if redirect_relu and type(child) is nn.ReLU else faster_conv(child)
@@ -155,6 +164,35 @@ class Network(nn.Module):
                     setattr(module, name, faster)
         copy.eval().requires_grad_(False)
         return copy.to(device=device, memory_format=torch.channels_last)
+
+    def _rectify_after_pooling(self) -> None:
+        """Move each ReLU that feeds a max-pool after the pool (for :meth:`prepared`)."""
+        for pool, sources in getattr(self.body, "relu_after_pool", ()):
+            for source in sources:
+                self.body.get_submodule(source).relu = nn.Identity()
+                # The source and the blocks it ends (a branch, an inception block) now give
+                # pre-activations: their taps rectify what they capture.
+                parts = source.split(".")
+                self.pre_relu_layers |= {".".join(parts[:end]) for end in range(1, len(parts) + 1)}
+            parent, _, name = pool.rpartition(".")
+            owner = self.body.get_submodule(parent)
+            setattr(owner, name, nn.Sequential(getattr(owner, name), nn.ReLU()))
+
+    def _fold_normalize(self) -> None:
+        """Fold the preprocessing into the body's first convolution if it is unpadded."""
+        stem = self.body.get_submodule(getattr(self.body, "stem", ""))
+        if type(stem) is not nn.Conv2d or any(stem.padding) or not isinstance(self.normalize, Normalize):
+            return
+        normalize = self.normalize
+        weight = stem.weight.detach()
+        # conv(x * gain - offset) == conv'(x) with the gain in the kernel and the offset in the bias.
+        bias = -(weight * normalize.offset).sum((1, 2, 3))
+        if stem.bias is not None:
+            bias += stem.bias.detach()
+        weight = weight * normalize.gain
+        stem.weight = nn.Parameter(weight.flip(1) if normalize.flip else weight)
+        stem.bias = nn.Parameter(bias)
+        self.normalize = nn.Identity()
 
     def check_layers(self, names: Collection[str]) -> None:
         """Raise :class:`~inceptionism.errors.UnknownNameError` for a name that is not a layer."""
@@ -187,7 +225,7 @@ class Network(nn.Module):
         captured: dict[str, Tensor] = {}
 
         def capture(name: str, _module: nn.Module, _inputs: object, output: Tensor) -> None:
-            captured[name] = output
+            captured[name] = output.relu() if name in self.pre_relu_layers else output
             if not need_full_forward and len(captured) == len(hooked):
                 raise _StopForward
 

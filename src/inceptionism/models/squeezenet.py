@@ -18,7 +18,8 @@ FIRES = (
     ("fire8", 384, 64, 256),
     ("fire9", 512, 64, 256),
 )
-POOL_AFTER = ("conv1", "fire3", "fire5")
+POOLS = ("pool1", "pool3", "pool5")  # 3x3 max-pooling, stride 2
+ORDER = ("conv1", "pool1", "fire2", "fire3", "pool3", "fire4", "fire5", "pool5", *(f[0] for f in FIRES[4:]), "conv10")
 
 
 class ConvReLU(nn.Module):
@@ -55,19 +56,28 @@ class SqueezeNet11(nn.Module):
     Submodules are named like the Caffe layers (``conv1``, ``fire2`` ... ``fire9``, ``conv10``).
     """
 
+    stem = "conv1.conv"
+    """The first convolution: unpadded, so an inference copy can fold the preprocessing into it."""
+    relu_after_pool = (
+        ("pool1", ("conv1",)),
+        ("pool3", ("fire3.expand1x1", "fire3.expand3x3")),
+        ("pool5", ("fire5.expand1x1", "fire5.expand3x3")),
+    )
+    """Each pool and the layers whose ReLU feeds it (see ``Network.prepared``)."""
+
     def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
         self.conv1 = ConvReLU(3, 64, kernel_size=3, stride=2)
         for name, in_channels, squeeze, expand in FIRES:
             self.add_module(name, Fire(in_channels, squeeze, expand))
         self.conv10 = nn.Conv2d(512, num_classes, kernel_size=1)
+        for pool in POOLS:
+            self.add_module(pool, nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True))
 
     def forward(self, x: Tensor) -> Tensor:
         """Class scores ``(B, classes)`` for a preprocessed ``(B, 3, H, W)`` batch."""
-        for name, module in self.named_children():
-            x = module(x)
-            if name in POOL_AFTER:
-                x = F.max_pool2d(x, kernel_size=3, stride=2, ceil_mode=True)
+        for name in ORDER:
+            x = getattr(self, name)(x)
         # Caffe's relu_conv10 then global average pooling (pool10).
         return F.relu(x).mean((2, 3))
 
