@@ -4,7 +4,9 @@ import pytest
 import torch
 from torch import nn
 
+from inceptionism.models import Network, Preprocessing
 from inceptionism.models.fast import SpaceToDepthConv2d, faster_conv
+from inceptionism.models.network import Normalize
 
 
 @pytest.mark.parametrize(("kernel", "padding"), [(7, 3), (5, 2), (3, 0), (3, 1), (4, 1), (7, 0)])
@@ -34,3 +36,73 @@ def test_only_large_stem_convolutions_are_rewritten():
         nn.ReLU(),
     ):
         assert faster_conv(kept) is kept
+
+
+class StemBody(nn.Module):
+    """A stride-2 stem and one more layer, with the stem named for the preprocessing fold."""
+
+    stem = "conv1"
+
+    def __init__(self, kernel: int, padding: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, kernel, stride=2, padding=padding)
+        self.conv2 = nn.Conv2d(8, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(torch.relu(self.conv1(x))).mean((2, 3))
+
+
+def stem_net(kernel: int, padding: int, order: str) -> Network:
+    torch.manual_seed(kernel + len(order))
+    preprocessing = Preprocessing(order, 1 / 255, (0.4, 0.5, 0.6), (0.2, 0.25, 0.3))
+    net = Network(
+        StemBody(kernel, padding),
+        name="stem",
+        preprocessing=preprocessing,
+        layers=("conv1", "conv2"),
+        labels=["a", "b", "c", "d"],
+        min_size=11,
+        input_size=32,
+        weights="random",
+    )
+    return net.double().eval().requires_grad_(False)
+
+
+@pytest.mark.parametrize("order", ["RGB", "BGR"])
+@pytest.mark.parametrize(("kernel", "padding"), [(7, 3), (3, 0), (5, 2)])
+@pytest.mark.parametrize(("height", "width"), [(17, 17), (40, 53), (61, 38)])
+def test_preprocessing_folded_into_the_stem_computes_the_same(order, kernel, padding, height, width):
+    net = stem_net(kernel, padding, order)
+    fast = net.prepared(torch.device("cpu"))
+    assert isinstance(fast.normalize, nn.Identity)
+    if padding:  # the border is filled with the pixel values that normalise to 0
+        fill = torch.tensor([0.4, 0.5, 0.6], dtype=torch.float64) * 255
+        assert torch.allclose(fast.body.conv1.fill, fill.flip(0) if order == "BGR" else fill)
+    pixels = torch.rand(2, 3, height, width, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 255
+    slow_pixels, fast_pixels = pixels.clone().requires_grad_(True), pixels.clone().requires_grad_(True)
+    with net.tap(["conv1"]) as slow, fast.tap(["conv1"]) as quick:
+        expected, got = slow(slow_pixels)["conv1"], quick(fast_pixels)["conv1"]
+    assert torch.allclose(got, expected, atol=1e-9 * expected.abs().max().item())
+    output_grad = torch.randn_like(expected)
+    (want,) = torch.autograd.grad(expected, slow_pixels, output_grad)
+    (have,) = torch.autograd.grad(got, fast_pixels, output_grad)
+    assert torch.allclose(have, want, atol=1e-9 * want.abs().max().item())
+
+
+def test_a_padded_stem_that_is_not_rewritten_keeps_the_preprocessing():
+    fast = stem_net(3, 1, "BGR").prepared(torch.device("cpu"))  # 3x3: no space-to-depth, so no fill
+    assert isinstance(fast.normalize, Normalize)
+    assert type(fast.body.conv1) is nn.Conv2d
+
+
+def test_space_to_depth_under_bf16_autocast_gives_channels_last_bf16_blocks():
+    torch.manual_seed(3)
+    conv = nn.Conv2d(3, 16, 7, stride=2, padding=3).requires_grad_(False)
+    x = (torch.rand(1, 3, 45, 62) * 255).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = SpaceToDepthConv2d(conv)(x)
+    assert got.dtype == torch.bfloat16
+    expected = conv(x)
+    assert (got.float() - expected).abs().max() < 0.02 * expected.abs().max()
+    (gradient,) = torch.autograd.grad(got.float().sum(), x)
+    assert gradient.dtype == torch.float32 and gradient.shape == x.shape

@@ -238,7 +238,7 @@ def test_prepared_copy_computes_the_same_and_leaves_the_original(model):
     assert not net.body.conv1.conv.weight.is_contiguous(memory_format=torch.channels_last)
 
 
-def test_prepared_copy_rectifies_after_pooling_and_folds_an_unpadded_stem(random_nets):
+def test_prepared_copy_rectifies_after_pooling_and_folds_the_preprocessing(random_nets):
     squeezenet = random_nets["squeezenet1_1"].prepared(torch.device("cpu"))
     # ReLU runs on the pooled quarter; the layers that now give pre-activations are listed for the taps.
     assert squeezenet.pre_relu_layers == {
@@ -251,7 +251,9 @@ def test_prepared_copy_rectifies_after_pooling_and_folds_an_unpadded_stem(random
     googlenet = random_nets["googlenet"].prepared(torch.device("cpu"))
     assert {"conv1", "conv3", "inception3b", "inception3b.branch2.1", "inception4e"} <= googlenet.pre_relu_layers
     assert "inception4c" not in googlenet.pre_relu_layers
-    assert not isinstance(googlenet.normalize, torch.nn.Identity)  # conv1 pads: folding would change the border
+    # conv1 pads, so its space-to-depth form fills the border with the pixel value that normalises to 0.
+    assert isinstance(googlenet.normalize, torch.nn.Identity)
+    assert torch.allclose(googlenet.body.conv1.conv.fill, torch.tensor(127.5))
     # A redirected ReLU must act where its unit is: nothing moves.
     redirected = random_nets["squeezenet1_1"].prepared(torch.device("cpu"), redirect_relu=True)
     assert redirected.pre_relu_layers == set()

@@ -146,11 +146,10 @@ def test_plan_tiles_never_halves_below_the_minimum(min_size, expected):
     [
         # Bytes per input pixel saved for backward:
         # fp32 conv3: input 3ch x 4 B + conv1 8ch x 4 + conv2 16ch x 4 / 4 + conv3 16ch x 4 / 16 = 64.
-        # bf16 conv3: the same at 2 B (6 + 16 + 8 + 2) plus the objective's fp32 copy of conv3 (4) = 36.
-        ("conv3", 64, 36),
-        # conv1 alone: fp32 12 + 32 = 44; bf16 6 + 16 + the fp32 copy of conv1 (32) = 54. At a shallow
-        # layer the objective's .float() upcast outweighs the halved activations: bf16 costs more.
-        ("conv1", 44, 54),
+        # bf16 conv3: the same at 2 B (6 + 16 + 8 + 2) = 32; the objective keeps no float32 copy.
+        ("conv3", 64, 32),
+        # conv1 alone: fp32 12 + 32 = 44; bf16 6 + 16 = 22.
+        ("conv1", 44, 22),
     ],
 )
 def test_activation_bytes_per_pixel(tiny_net, layer, saved_fp32, saved_bf16):

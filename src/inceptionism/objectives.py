@@ -30,6 +30,34 @@ _SPEC_HELP = (
 )
 
 
+class _MeanSquare(torch.autograd.Function):
+    """``x.float().square().mean()`` in one pass each way, keeping the gradient in ``x``'s dtype.
+
+    The autograd chain of that expression makes four passes over the activation forward and
+    back (a float copy, square, mean, and their gradients); this is a float32 norm forward and
+    one scaled copy backward.
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return torch.linalg.vector_norm(x, dtype=torch.float32).square() / x.numel()
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, gradient: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return x * (gradient * (2 / x.numel())).to(x.dtype)
+
+
+def mean_square(x: Tensor) -> Tensor:
+    """Mean of the squares of ``x``, computed in float32 whatever ``x``'s dtype.
+
+    >>> float(mean_square(torch.tensor([1.0, 2.0, 2.0], dtype=torch.bfloat16)))
+    3.0
+    """
+    return _MeanSquare.apply(x)
+
+
 class Objective:
     """A scalar to maximise, computed from layer activations.
 
@@ -111,11 +139,11 @@ def layer(name: str, channels: Sequence[int] | None = None, *, weight: float = 1
     if weight != 1:
         description += f"={weight:g}"
 
-    def mean_square(features: Features) -> Tensor:
+    def term(features: Features) -> Tensor:
         activation = features[name]
         if chosen is not None:
             activation = activation[:, chosen]
-        return weight * activation.float().square().mean()
+        return weight * mean_square(activation)
 
     def check_channels(net: Network) -> None:
         count = net.layer_channels[name]
@@ -125,7 +153,7 @@ def layer(name: str, channels: Sequence[int] | None = None, *, weight: float = 1
                 f"channel {wrong[0]} does not exist in {name} of {net.name}: it has channels 0..{count - 1}"
             )
 
-    return Objective(mean_square, layers=[name], description=description, checks=[check_channels])
+    return Objective(term, layers=[name], description=description, checks=[check_channels])
 
 
 def class_logit(index: int, *, weight: float = 1.0, label: str | None = None) -> Objective:

@@ -17,6 +17,76 @@ MAX_STEM_CHANNELS = 4
 MIN_STEM_KERNEL = 5  # measured: for 3x3 stems the rewrite's own reshuffling costs more than it saves
 
 
+class _PadToBlocks(torch.autograd.Function):
+    """Pad ``(B, C, H, W)`` with a value per channel and fold each 2x2 block into channels.
+
+    The result is ``pixel_unshuffle(pad(x))`` in ``dtype`` and channels-last, written in one
+    pass (and its gradient read back in one pass) instead of the three that padding,
+    unshuffling and casting take separately.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        x: Tensor,
+        fill: Tensor,
+        pads: tuple[int, int, int, int],
+        dtype: torch.dtype,
+    ) -> Tensor:
+        batch, channels, height, width = x.shape
+        top, bottom, left, right = pads
+        blocks_h, blocks_w = (height + top + bottom) // 2, (width + left + right) // 2
+        # Physical layout (B, h, w, C, 2, 2) is the channels-last layout of (B, 4C, h, w).
+        out = torch.empty(batch, blocks_h, blocks_w, channels, 2, 2, dtype=dtype, device=x.device)
+        ctx.parts = _block_parts((height, width), (top, left), (blocks_h, blocks_w))
+        # Fill the blocks that hold some border: the first and last rows and columns of blocks.
+        (first_row, first_col), (end_row, end_col) = (
+            [bound([part[1][axis] for part in ctx.parts]) for axis in (0, 1)]
+            for bound in (lambda spans: max(s.start for s in spans), lambda spans: min(s.stop for s in spans))
+        )
+        border = fill.to(dtype).view(channels, 1, 1)
+        for rows, cols in (
+            (slice(0, first_row), slice(None)),
+            (slice(end_row, None), slice(None)),
+            (slice(None), slice(0, first_col)),
+            (slice(None), slice(end_col, None)),
+        ):
+            out[:, rows, cols] = border
+        ctx.x_shape, ctx.x_dtype = x.shape, x.dtype
+        pixels = x.permute(0, 2, 3, 1)
+        for (row, col), (block_rows, block_cols), (rows, cols) in ctx.parts:
+            out[:, block_rows, block_cols, :, row, col] = pixels[:, rows, cols]
+        return out.view(batch, blocks_h, blocks_w, 4 * channels).permute(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, gradient: Tensor) -> tuple[Tensor | None, ...]:
+        batch, channels, height, width = ctx.x_shape
+        blocks = gradient.permute(0, 2, 3, 1).reshape(batch, *gradient.shape[-2:], channels, 2, 2)
+        grad = torch.empty(batch, height, width, channels, dtype=ctx.x_dtype, device=gradient.device)
+        for (row, col), (block_rows, block_cols), (rows, cols) in ctx.parts:
+            grad[:, rows, cols] = blocks[:, block_rows, block_cols, :, row, col]
+        return grad.permute(0, 3, 1, 2), None, None, None
+
+
+def _block_parts(
+    size: tuple[int, int], before: tuple[int, int], blocks: tuple[int, int]
+) -> list[tuple[tuple[int, int], ...]]:
+    """For each position (row, col) in a 2x2 block: which blocks hold image pixels, and which pixels."""
+
+    def spans(axis: int, offset: int) -> tuple[slice, slice]:
+        first = (before[axis] - offset + 1) // 2  # first block whose pixel at this offset is in the image
+        last = min((size[axis] + before[axis] - offset - 1) // 2, blocks[axis] - 1)  # and the last
+        start = 2 * first + offset - before[axis]
+        return slice(first, last + 1), slice(start, start + 2 * (last - first) + 1, 2)
+
+    parts = []
+    for row in (0, 1):
+        for col in (0, 1):
+            (block_rows, rows), (block_cols, cols) = spans(0, row), spans(1, col)
+            parts.append(((row, col), (block_rows, block_cols), (rows, cols)))
+    return parts
+
+
 class SpaceToDepthConv2d(nn.Module):
     """A stride-2 convolution computed on 2x2 pixel blocks (``pixel_unshuffle``) with stride 1.
 
@@ -25,6 +95,11 @@ class SpaceToDepthConv2d(nn.Module):
 
     Args:
         conv: a ``Conv2d`` with stride 2, no dilation, one group and zero padding mode.
+
+    Attributes:
+        fill: the value per input channel the border is padded with (zeros, as ``conv`` does);
+            :meth:`~inceptionism.models.network.Network.prepared` changes it when it folds the
+            input normalisation into the kernel, so the border stays what the network saw.
     """
 
     def __init__(self, conv: nn.Conv2d) -> None:
@@ -37,6 +112,7 @@ class SpaceToDepthConv2d(nn.Module):
         weight = F.pad(weight, (0, kernel_w % 2, 0, kernel_h % 2))
         self.weight = nn.Parameter(F.pixel_unshuffle(weight, 2), requires_grad=False)
         self.bias = None if conv.bias is None else nn.Parameter(conv.bias.detach().clone(), requires_grad=False)
+        self.register_buffer("fill", torch.zeros(conv.in_channels, device=weight.device), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         """Same as the stride-2 convolution it was made from, on ``(B, C, H, W)``."""
@@ -45,12 +121,11 @@ class SpaceToDepthConv2d(nn.Module):
         out_h = (height + 2 * pad_h - kernel_h) // 2 + 1
         out_w = (width + 2 * pad_w - kernel_w) // 2 + 1
         blocks_h, blocks_w = self.weight.shape[-2:]
-        # Enough rows and columns for out + blocks - 1 block positions; extra ones only add zeros.
-        padded = F.pad(
-            x,
-            (pad_w, 2 * (out_w + blocks_w - 1) - width - pad_w, pad_h, 2 * (out_h + blocks_h - 1) - height - pad_h),
-        )
-        return F.conv2d(F.pixel_unshuffle(padded, 2), self.weight, self.bias)
+        # Enough rows and columns for out + blocks - 1 block positions; extra ones meet zero taps only.
+        pads = (pad_h, 2 * (out_h + blocks_h - 1) - height - pad_h, pad_w, 2 * (out_w + blocks_w - 1) - width - pad_w)
+        device = x.device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
+        return F.conv2d(_PadToBlocks.apply(x, self.fill, pads, dtype), self.weight, self.bias)
 
 
 def faster_conv(conv: nn.Module) -> nn.Module:

@@ -99,6 +99,8 @@ def _branch_ends(block: str) -> tuple[str, ...]:
 class GoogLeNet(nn.Module):
     """Inception v1 for inference; input normalised to -1..1 RGB for torchvision's weights."""
 
+    stem = "conv1.conv"
+    """The first convolution, into which an inference copy can fold the preprocessing."""
     relu_after_pool = (
         ("maxpool1", ("conv1",)),
         ("maxpool2", ("conv3",)),

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from inceptionism.errors import unknown_name
-from inceptionism.models.fast import RedirectedReLU, faster_conv
+from inceptionism.models.fast import RedirectedReLU, SpaceToDepthConv2d, faster_conv
 
 INPUT = "input"
 """Pseudo-layer: the pixels given to the network, ``(B, 3, H, W)`` RGB in 0..255."""
@@ -141,8 +141,8 @@ class Network(nn.Module):
         """A copy made for fast inference on ``device``; this network is left unchanged.
 
         Batch norms are folded into their convolutions (any submodule with a
-        ``fold_batch_norm`` method); the preprocessing is folded into an unpadded first
-        convolution (the body's ``stem``); a ReLU that feeds a max-pool moves after it (the
+        ``fold_batch_norm`` method); the preprocessing is folded into the first convolution
+        (the body's ``stem``, see :meth:`_fold_normalize`); a ReLU that feeds a max-pool moves after it (the
         body's ``relu_after_pool``: max commutes with ReLU, so the result is the same and
         ReLU touches a quarter of the values); stem convolutions are rewritten (see
         :mod:`inceptionism.models.fast`); parameters are frozen and channels-last. With
@@ -156,12 +156,12 @@ class Network(nn.Module):
                 module.fold_batch_norm()
         if not redirect_relu:  # a redirected ReLU must stay where the unit it redirects is
             copy._rectify_after_pooling()
-        copy._fold_normalize()
         for module in list(copy.modules()):
             for name, child in module.named_children():
                 faster = RedirectedReLU() if redirect_relu and type(child) is nn.ReLU else faster_conv(child)
                 if faster is not child:
                     setattr(module, name, faster)
+        copy._fold_normalize()
         copy.eval().requires_grad_(False)
         return copy.to(device=device, memory_format=torch.channels_last)
 
@@ -179,19 +179,33 @@ class Network(nn.Module):
             setattr(owner, name, nn.Sequential(getattr(owner, name), nn.ReLU()))
 
     def _fold_normalize(self) -> None:
-        """Fold the preprocessing into the body's first convolution if it is unpadded."""
+        """Fold the preprocessing into the body's first convolution (for :meth:`prepared`).
+
+        Exact for an unpadded convolution, and for a padded one rewritten as
+        :class:`SpaceToDepthConv2d`, whose border is then filled with the pixel values that
+        normalise to 0. Other stems keep the separate preprocessing.
+        """
         stem = self.body.get_submodule(getattr(self.body, "stem", ""))
-        if type(stem) is not nn.Conv2d or any(stem.padding) or not isinstance(self.normalize, Normalize):
-            return
         normalize = self.normalize
+        unpadded = type(stem) is nn.Conv2d and not any(stem.padding)
+        if not isinstance(normalize, Normalize) or not (unpadded or isinstance(stem, SpaceToDepthConv2d)):
+            return
         weight = stem.weight.detach()
+        # A space-to-depth kernel has 4 channels (a 2x2 block) per input channel.
+        group = weight.shape[1] // 3
+        gain, offset = (t.flatten().repeat_interleave(group)[:, None, None] for t in (normalize.gain, normalize.offset))
         # conv(x * gain - offset) == conv'(x) with the gain in the kernel and the offset in the bias.
-        bias = -(weight * normalize.offset).sum((1, 2, 3))
+        bias = -(weight * offset).sum((1, 2, 3))
         if stem.bias is not None:
             bias += stem.bias.detach()
-        weight = weight * normalize.gain
-        stem.weight = nn.Parameter(weight.flip(1) if normalize.flip else weight)
-        stem.bias = nn.Parameter(bias)
+        weight = weight * gain
+        if normalize.flip:  # the kernel reads RGB pixels now
+            weight = weight.unflatten(1, (3, group)).flip(1).flatten(1, 2)
+        stem.weight = nn.Parameter(weight, requires_grad=False)
+        stem.bias = nn.Parameter(bias, requires_grad=False)
+        if isinstance(stem, SpaceToDepthConv2d):
+            fill = (normalize.offset / normalize.gain).view(-1)
+            stem.fill = fill.flip(0) if normalize.flip else fill
         self.normalize = nn.Identity()
 
     def check_layers(self, names: Collection[str]) -> None:
