@@ -25,11 +25,11 @@ def test_space_to_depth_equals_the_strided_convolution(kernel, padding, height, 
     assert torch.allclose(have, want, atol=1e-4)
 
 
-def test_only_large_stem_convolutions_are_rewritten():
-    stem = nn.Conv2d(3, 64, 7, stride=2, padding=3)
-    assert isinstance(faster_conv(stem), SpaceToDepthConv2d)
+def test_only_stem_convolutions_are_rewritten():
+    for stem in (nn.Conv2d(3, 64, 7, stride=2, padding=3), nn.Conv2d(3, 64, 3, stride=2)):
+        assert isinstance(faster_conv(stem), SpaceToDepthConv2d)
     for kept in (
-        nn.Conv2d(3, 64, 3, stride=2),  # small kernel: the rewrite does not pay
+        nn.Conv2d(3, 64, 1, stride=2),  # a 1x1 kernel has no taps to fold
         nn.Conv2d(64, 64, 7, stride=2, padding=3),  # many input channels: the usual kernel is fast
         nn.Conv2d(3, 64, 7, stride=1, padding=3),
         nn.Conv2d(3, 64, 7, stride=2, padding=3, dilation=2),
@@ -43,20 +43,20 @@ class StemBody(nn.Module):
 
     stem = "conv1"
 
-    def __init__(self, kernel: int, padding: int) -> None:
+    def __init__(self, kernel: int, padding: int, stride: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 8, kernel, stride=2, padding=padding)
+        self.conv1 = nn.Conv2d(3, 8, kernel, stride=stride, padding=padding)
         self.conv2 = nn.Conv2d(8, 4, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv2(torch.relu(self.conv1(x))).mean((2, 3))
 
 
-def stem_net(kernel: int, padding: int, order: str) -> Network:
+def stem_net(kernel: int, padding: int, order: str, stride: int = 2) -> Network:
     torch.manual_seed(kernel + len(order))
     preprocessing = Preprocessing(order, 1 / 255, (0.4, 0.5, 0.6), (0.2, 0.25, 0.3))
     net = Network(
-        StemBody(kernel, padding),
+        StemBody(kernel, padding, stride),
         name="stem",
         preprocessing=preprocessing,
         layers=("conv1", "conv2"),
@@ -69,10 +69,10 @@ def stem_net(kernel: int, padding: int, order: str) -> Network:
 
 
 @pytest.mark.parametrize("order", ["RGB", "BGR"])
-@pytest.mark.parametrize(("kernel", "padding"), [(7, 3), (3, 0), (5, 2)])
+@pytest.mark.parametrize(("kernel", "padding", "stride"), [(7, 3, 2), (3, 0, 2), (5, 2, 2), (3, 0, 1)])
 @pytest.mark.parametrize(("height", "width"), [(17, 17), (40, 53), (61, 38)])
-def test_preprocessing_folded_into_the_stem_computes_the_same(order, kernel, padding, height, width):
-    net = stem_net(kernel, padding, order)
+def test_preprocessing_folded_into_the_stem_computes_the_same(order, kernel, padding, stride, height, width):
+    net = stem_net(kernel, padding, order, stride)
     fast = net.prepared(torch.device("cpu"))
     assert isinstance(fast.normalize, nn.Identity)
     if padding:  # the border is filled with the pixel values that normalise to 0
@@ -90,7 +90,7 @@ def test_preprocessing_folded_into_the_stem_computes_the_same(order, kernel, pad
 
 
 def test_a_padded_stem_that_is_not_rewritten_keeps_the_preprocessing():
-    fast = stem_net(3, 1, "BGR").prepared(torch.device("cpu"))  # 3x3: no space-to-depth, so no fill
+    fast = stem_net(3, 1, "BGR", stride=1).prepared(torch.device("cpu"))  # stride 1: no space-to-depth, no fill
     assert isinstance(fast.normalize, Normalize)
     assert type(fast.body.conv1) is nn.Conv2d
 

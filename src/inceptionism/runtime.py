@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
+import platform
+import sys
 from collections.abc import Iterator
 
 import torch
@@ -12,6 +16,9 @@ from inceptionism.errors import DeviceError, InvalidParameterError
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+_MMAP_THRESHOLD = 32 * 2**20  # the highest glibc accepts on 64-bit systems
+_TRIM_THRESHOLD = 2**30
 
 
 def resolve_device(name: str) -> torch.device:
@@ -70,3 +77,25 @@ def autocast(device: torch.device, precision: str) -> Iterator[None]:
         return
     with torch.autocast(device.type, dtype=_DTYPES[precision]):
         yield
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Let glibc reuse the memory of freed activations instead of returning it to the system.
+
+    Every step allocates and frees the same large activations. By default glibc maps each
+    large block with ``mmap`` and unmaps it when freed, so the next step faults every page in
+    again: about 800,000 page faults in one 1024x683 GoogLeNet dream, 160,000 after this.
+    Blocks up to 32 MB then come from the heap, and up to 1 GB of freed heap is kept for
+    reuse. It applies to the whole process, on Linux with glibc only; later calls do nothing.
+
+    Returns:
+        Whether the allocator was tuned.
+    """
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))

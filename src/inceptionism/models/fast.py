@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 MAX_STEM_CHANNELS = 4
-MIN_STEM_KERNEL = 5  # measured: for 3x3 stems the rewrite's own reshuffling costs more than it saves
+MIN_STEM_KERNEL = 3  # a 1x1 or 2x2 kernel has too few taps to gain from 2x2 blocks
 
 
 class _PadToBlocks(torch.autograd.Function):
