@@ -37,7 +37,7 @@ import inceptionism
 from inceptionism.engine import Schedule, resize
 from inceptionism.images import to_tensor
 from inceptionism.models import get_model
-from inceptionism.runtime import resolve_device, resolve_precision
+from inceptionism.runtime import keep_freed_memory, resolve_device, resolve_precision
 
 PHOTO = Path(__file__).resolve().parent.parent / "tests" / "data" / "coffee.jpg"
 SETTINGS = {"octaves": 4, "octave_scale": 1.4, "steps": 10, "step_size": 1.5, "jitter": 32}
@@ -131,14 +131,23 @@ def main() -> None:
     parser.add_argument(
         "--compile", action="store_true", help="also time torch.compile on one googlenet step (slow to compile)"
     )
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="tune glibc's allocator first, as the inceptionism command does (all three loops share it)",
+    )
     args = parser.parse_args()
+    if args.keep_freed_memory:
+        keep_freed_memory()
     width, height = map(int, args.size.split("x"))
 
     photo = Image.open(PHOTO).convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
     pixels = to_tensor(photo)
     precision = resolve_precision("auto", resolve_device("cpu"))
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    allocator = "keep_freed_memory()" if args.keep_freed_memory else "default"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, engine precision {precision}")
+    print(f"allocator: {allocator}")
     print(f"matmul peak: fp32 {peaks['fp32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s")
     print(f"photo {width}x{height}, schedule {SETTINGS}\n")
 

@@ -22,7 +22,7 @@ from inceptionism.errors import InceptionismError
 from inceptionism.files import check_writable, unused_path
 from inceptionism.images import output_format, read_metadata, sample_path, save_image
 from inceptionism.models import PSEUDO_LAYERS, get_model, get_model_entry, imagenet_classes, list_models
-from inceptionism.runtime import DEVICES, PRECISIONS
+from inceptionism.runtime import DEVICES, PRECISIONS, keep_freed_memory
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -102,6 +102,7 @@ def cli() -> None:
     Example:
         inceptionism dream photo.jpg -o dream.png --layer fire7
     """
+    keep_freed_memory()  # this process is ours: let the allocator keep freed activations
 
 
 @cli.command("dream")

@@ -33,7 +33,7 @@ from inceptionism.models.network import Network
 from inceptionism.models.registry import WeightsArg, get_model
 from inceptionism.objectives import Objective, as_objective, guided, layer, parse_class_spec, split_layer_spec
 from inceptionism.parameterization import FourierImage
-from inceptionism.runtime import keep_freed_memory, resolve_device, resolve_precision
+from inceptionism.runtime import resolve_device, resolve_precision
 from inceptionism.visualize import visualize
 
 logger = logging.getLogger(__name__)
@@ -199,8 +199,6 @@ def dream(
     objective.validate(net)
     has_neuron = any(isinstance(spec, str) and split_layer_spec(spec)[2] is not None for spec in layer_specs)
     fast = net.prepared(torch_device, redirect_relu=has_neuron)
-    if torch_device.type == "cpu":
-        keep_freed_memory()
 
     if mode == "fourier":
         pixels, losses = visualize(

@@ -88,6 +88,8 @@ def keep_freed_memory() -> bool:
     again: about 800,000 page faults in one 1024x683 GoogLeNet dream, 160,000 after this.
     Blocks up to 32 MB then come from the heap, and up to 1 GB of freed heap is kept for
     reuse. It applies to the whole process, on Linux with glibc only; later calls do nothing.
+    The ``inceptionism`` command calls it; as a library, inceptionism leaves the allocator of
+    your process alone unless you call it.
 
     Returns:
         Whether the allocator was tuned.
