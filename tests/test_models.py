@@ -258,3 +258,18 @@ def test_prepared_copy_rectifies_after_pooling_and_folds_the_preprocessing(rando
     redirected = random_nets["squeezenet1_1"].prepared(torch.device("cpu"), redirect_relu=True)
     assert redirected.pre_relu_layers == set()
     assert type(redirected.body.conv1.relu).__name__ == "RedirectedReLU"
+
+
+def test_prepared_copy_in_the_autocast_dtype_computes_exactly_what_autocast_does(random_nets):
+    net = random_nets["googlenet"]
+    cast, kept = net.prepared(torch.device("cpu"), dtype=torch.bfloat16), net.prepared(torch.device("cpu"))
+    assert {p.dtype for p in cast.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in kept.parameters()} == {torch.float32}
+    pixels = torch.rand(1, 3, 64, 80, generator=torch.Generator().manual_seed(2)) * 255
+    with (
+        torch.no_grad(),
+        torch.autocast("cpu", dtype=torch.bfloat16),
+        cast.tap(["inception4c"]) as fast,
+        kept.tap(["inception4c"]) as slow,
+    ):
+        assert torch.equal(fast(pixels)["inception4c"], slow(pixels)["inception4c"])

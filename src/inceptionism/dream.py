@@ -33,7 +33,7 @@ from inceptionism.models.network import Network
 from inceptionism.models.registry import WeightsArg, get_model
 from inceptionism.objectives import Objective, as_objective, guided, layer, parse_class_spec, split_layer_spec
 from inceptionism.parameterization import FourierImage
-from inceptionism.runtime import resolve_device, resolve_precision
+from inceptionism.runtime import autocast_dtype, resolve_device, resolve_precision
 from inceptionism.visualize import visualize
 
 logger = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def dream(
     objective, layer_specs, class_specs = _objective(net, layers, classes, guide_picture, (width, height), torch_device)
     objective.validate(net)
     has_neuron = any(isinstance(spec, str) and split_layer_spec(spec)[2] is not None for spec in layer_specs)
-    fast = net.prepared(torch_device, redirect_relu=has_neuron)
+    fast = net.prepared(torch_device, redirect_relu=has_neuron, dtype=autocast_dtype(chosen_precision))
 
     if mode == "fourier":
         pixels, losses = visualize(

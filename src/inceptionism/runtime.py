@@ -69,6 +69,15 @@ def resolve_precision(name: str, device: torch.device) -> str:
     return "fp32"
 
 
+def autocast_dtype(precision: str) -> torch.dtype | None:
+    """The dtype autocast computes in for ``precision`` (``None`` for fp32: no autocast).
+
+    >>> autocast_dtype("bf16")
+    torch.bfloat16
+    """
+    return _DTYPES.get(precision)
+
+
 @contextlib.contextmanager
 def autocast(device: torch.device, precision: str) -> Iterator[None]:
     """Autocast to ``precision`` on ``device`` (nothing for fp32)."""

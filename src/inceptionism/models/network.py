@@ -137,16 +137,20 @@ class Network(nn.Module):
         """Class scores ``(B, classes)`` for RGB pixels ``(B, 3, H, W)`` in 0..255."""
         return self.body(self.normalize(pixels))
 
-    def prepared(self, device: torch.device, *, redirect_relu: bool = False) -> Network:
+    def prepared(
+        self, device: torch.device, *, redirect_relu: bool = False, dtype: torch.dtype | None = None
+    ) -> Network:
         """A copy made for fast inference on ``device``; this network is left unchanged.
 
         Batch norms are folded into their convolutions (any submodule with a
         ``fold_batch_norm`` method); the preprocessing is folded into the first convolution
-        (the body's ``stem``, see :meth:`_fold_normalize`); a ReLU that feeds a max-pool moves after it (the
-        body's ``relu_after_pool``: max commutes with ReLU, so the result is the same and
-        ReLU touches a quarter of the values); stem convolutions are rewritten (see
-        :mod:`inceptionism.models.fast`); parameters are frozen and channels-last. With
-        ``redirect_relu``, ``nn.ReLU`` modules become :class:`RedirectedReLU`.
+        (the body's ``stem``, see :meth:`_fold_normalize`); a ReLU that feeds a max-pool
+        moves after it (the body's ``relu_after_pool``: max commutes with ReLU, so the result
+        is the same and ReLU touches a quarter of the values); stem convolutions are
+        rewritten (see :mod:`inceptionism.models.fast`); parameters are frozen and
+        channels-last. With ``redirect_relu``, ``nn.ReLU`` modules become
+        :class:`RedirectedReLU`. With ``dtype`` (the autocast dtype the copy will run under),
+        parameters are stored in it, so autocast need not cast every weight at every step.
 
         Tapping the copy gives the same activations as tapping this network.
         """
@@ -163,7 +167,11 @@ class Network(nn.Module):
                     setattr(module, name, faster)
         copy._fold_normalize()
         copy.eval().requires_grad_(False)
-        return copy.to(device=device, memory_format=torch.channels_last)
+        copy.to(device=device, memory_format=torch.channels_last)
+        if dtype is not None:
+            for parameter in copy.parameters():
+                parameter.data = parameter.data.to(dtype)
+        return copy
 
     def _rectify_after_pooling(self) -> None:
         """Move each ReLU that feeds a max-pool after the pool (for :meth:`prepared`)."""
