@@ -1,6 +1,6 @@
 """Speed of the dream engine against plain fp32 eager loops, measured in one process.
 
-Run:  .venv/bin/python bench/bench.py            (about 6 minutes on 2 CPU cores)
+Run:  .venv/bin/python bench/bench.py            (about 5 minutes on 2 CPU cores)
 
 For each network it dreams a 1024x683 photo with the classic schedule (4 octaves x1.4,
 10 steps of 1.5, jitter 32) through the public API, alternating with two reference
