@@ -39,11 +39,11 @@ class _PadToBlocks(torch.autograd.Function):
         # Physical layout (B, h, w, C, 2, 2) is the channels-last layout of (B, 4C, h, w).
         out = torch.empty(batch, blocks_h, blocks_w, channels, 2, 2, dtype=dtype, device=x.device)
         ctx.parts = _block_parts((height, width), (top, left), (blocks_h, blocks_w))
-        # Fill the blocks that hold some border: the first and last rows and columns of blocks.
-        (first_row, first_col), (end_row, end_col) = (
-            [bound([part[1][axis] for part in ctx.parts]) for axis in (0, 1)]
-            for bound in (lambda spans: max(s.start for s in spans), lambda spans: min(s.stop for s in spans))
-        )
+        # Fill the blocks that hold some border: those outside the blocks every position fills.
+        block_rows = [rows for _, (rows, _), _ in ctx.parts]
+        block_cols = [cols for _, (_, cols), _ in ctx.parts]
+        first_row, end_row = max(s.start for s in block_rows), min(s.stop for s in block_rows)
+        first_col, end_col = max(s.start for s in block_cols), min(s.stop for s in block_cols)
         border = fill.to(dtype).view(channels, 1, 1)
         for rows, cols in (
             (slice(0, first_row), slice(None)),

@@ -19,7 +19,8 @@ FIRES = (
     ("fire9", 512, 64, 256),
 )
 POOLS = ("pool1", "pool3", "pool5")  # 3x3 max-pooling, stride 2
-ORDER = ("conv1", "pool1", "fire2", "fire3", "pool3", "fire4", "fire5", "pool5", *(f[0] for f in FIRES[4:]), "conv10")
+ORDER = ("conv1", "pool1", "fire2", "fire3", "pool3", "fire4", "fire5", "pool5")
+ORDER += ("fire6", "fire7", "fire8", "fire9", "conv10")  # the forward pass, in order
 
 
 class ConvReLU(nn.Module):
