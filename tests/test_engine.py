@@ -221,7 +221,8 @@ print(untuned, tuned, faults_of_steps(), keep_freed_memory())
 def test_freed_activations_are_reused_without_page_faults():
     result = subprocess.run([sys.executable, "-c", FAULTS_SCRIPT], capture_output=True, text=True, check=True)
     untuned, tuned, faults, again = result.stdout.split()
-    # 249 MB touched in 3 steps is 63,000 pages: glibc unmaps and faults them in again every step.
-    assert int(untuned) > 30_000
+    # 249 MB touched in 3 steps is 63,000 pages. glibc's defaults fault in all of them again
+    # (63,655 measured) or, depending on the heap's layout at start, about a third (23,272).
+    assert int(untuned) > 10_000
     assert tuned == "True" and again == "True"
     assert int(faults) < 1_000
