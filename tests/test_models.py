@@ -246,11 +246,13 @@ def test_prepared_copy_rectifies_after_pooling_and_folds_the_preprocessing(rando
         *(f"{fire}{part}" for fire in ("fire3", "fire5") for part in ("", ".expand1x1", ".expand3x3")),
     }
     assert isinstance(squeezenet.body.conv1.relu, torch.nn.Identity)
-    assert [type(m).__name__ for m in squeezenet.body.pool1] == ["MaxPool2d", "ReLU"]
+    assert [type(m).__name__ for m in squeezenet.body.pool1] == ["ThreadedMaxPool2d", "ReLU"]
     assert isinstance(squeezenet.normalize, torch.nn.Identity)  # BGR, mean and scale are in conv1 now
     googlenet = random_nets["googlenet"].prepared(torch.device("cpu"))
     assert {"conv1", "conv3", "inception3b", "inception3b.branch2.1", "inception4e"} <= googlenet.pre_relu_layers
     assert "inception4c" not in googlenet.pre_relu_layers
+    pools = [m for m in googlenet.modules() if isinstance(m, torch.nn.MaxPool2d)]
+    assert len(pools) == 13 and all(type(m).__name__ == "ThreadedMaxPool2d" for m in pools)
     # conv1 pads, so its space-to-depth form fills the border with the pixel value that normalises to 0.
     assert isinstance(googlenet.normalize, torch.nn.Identity)
     assert torch.allclose(googlenet.body.conv1.conv.fill, torch.tensor(127.5))

@@ -3,18 +3,26 @@
 :class:`SpaceToDepthConv2d` computes the same function as the layer it replaces (up to
 rounding): oneDNN computes the input gradient of a stride-2 convolution over 3 input
 channels (the stem of every ImageNet network) several times slower than that of the
-equivalent stride-1 convolution on 2x2 blocks. :class:`RedirectedReLU` keeps the forward
-pass and changes only the gradient, so that a unit that is off can be switched on.
+equivalent stride-1 convolution on 2x2 blocks. :class:`ThreadedMaxPool2d` computes the
+same max-pooling and scatters its gradient on two threads where PyTorch uses one.
+:class:`RedirectedReLU` keeps the forward pass and changes only the gradient, so that a unit
+that is off can be switched on.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.modules.utils import _pair
 
 MAX_STEM_CHANNELS = 4
 MIN_STEM_KERNEL = 3  # a 1x1 or 2x2 kernel has too few taps to gain from 2x2 blocks
+MIN_SPLIT_ROWS = 8  # output rows per thread below which a pool's gradient is scattered on one thread
 
 
 class _PadToBlocks(torch.autograd.Function):
@@ -142,6 +150,119 @@ def faster_conv(conv: nn.Module) -> nn.Module:
     ):
         return SpaceToDepthConv2d(conv)
     return conv
+
+
+@functools.cache
+def _worker() -> ThreadPoolExecutor:
+    """The thread that scatters half of each max-pool gradient (created on first use)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="inceptionism-pool")
+
+
+os.register_at_fork(after_in_child=_worker.cache_clear)  # a forked child has no such thread
+
+
+def _rows(t: Tensor, start: int, stop: int) -> Tensor:
+    """Rows ``start:stop`` of a channels-last ``(1, C, H, W)`` tensor, a view PyTorch's out= ops accept."""
+    _, channels, _, width = t.shape
+    rows = stop - start
+    # Strides exactly those of a channels-last tensor of this shape, so out= ops write in place.
+    strides = (rows * width * channels, 1, width * channels, channels)
+    return t.as_strided((1, channels, rows, width), strides, t.storage_offset() + start * width * channels)
+
+
+def _scatter(
+    gradient: Tensor, indices: Tensor, into: Tensor, kernel_w: int, stride_w: int, pad_w: int, ceil: bool
+) -> None:
+    """Zero ``into`` and add each of ``gradient``'s values where ``indices`` point (row-major in ``into``).
+
+    PyTorch's max-pool backward checks the gradient's height against the input's, then only
+    follows the indices: a kernel of (input rows - gradient rows + 1) rows with stride 1 passes
+    the check for any band of gradient rows.
+    """
+    kernel_h = into.shape[2] - gradient.shape[2] + 1
+    torch.ops.aten.max_pool2d_with_indices_backward.grad_input(
+        gradient, into, [kernel_h, kernel_w], [1, stride_w], [0, pad_w], [1, 1], ceil, indices, grad_input=into
+    )
+
+
+class _SplitMaxPool2d(torch.autograd.Function):
+    """Max-pooling of one channels-last image whose gradient two threads scatter.
+
+    PyTorch's channels-last max-pool backward divides its work over the batch only, so for one
+    image one core works while the other waits. Here a worker thread scatters the gradient of
+    the top half of the output rows into a buffer as tall as the input rows they reach, while
+    this thread scatters the bottom half into the whole input gradient; then the buffer is
+    added in. The indices count from the first input row, where both start.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        x: Tensor,
+        kernel: tuple[int, int],
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+        ceil: bool,
+    ) -> Tensor:
+        out, indices = torch.ops.aten.max_pool2d_with_indices(x, kernel, stride, padding, [1, 1], ceil)
+        ctx.save_for_backward(indices)
+        ctx.shape, ctx.kernel, ctx.stride, ctx.padding, ctx.ceil = x.shape, kernel, stride, padding, ceil
+        return out
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, gradient: Tensor) -> tuple[Tensor | None, ...]:
+        (indices,) = ctx.saved_tensors
+        (kernel_h, kernel_w), (stride_h, stride_w), (pad_h, pad_w) = ctx.kernel, ctx.stride, ctx.padding
+        _, channels, height, width = ctx.shape
+        gradient = gradient.contiguous(memory_format=torch.channels_last)
+        grad = torch.empty(ctx.shape, dtype=gradient.dtype, memory_format=torch.channels_last)
+        out_rows = gradient.shape[2]
+        scatter = functools.partial(_scatter, kernel_w=kernel_w, stride_w=stride_w, pad_w=pad_w, ceil=ctx.ceil)
+        if out_rows < 2 * MIN_SPLIT_ROWS:
+            scatter(gradient, indices, grad)
+            return grad, None, None, None, None
+        middle = out_rows // 2
+        reach = min(height, (middle - 1) * stride_h - pad_h + kernel_h)  # input rows the top half's windows reach
+        top = torch.empty(1, channels, reach, width, dtype=gradient.dtype, memory_format=torch.channels_last)
+        pending = _worker().submit(scatter, _rows(gradient, 0, middle), _rows(indices, 0, middle), top)
+        scatter(_rows(gradient, middle, out_rows), _rows(indices, middle, out_rows), grad)
+        pending.result()
+        _rows(grad, 0, reach).add_(top)
+        return grad, None, None, None, None
+
+
+class ThreadedMaxPool2d(nn.MaxPool2d):
+    """``nn.MaxPool2d`` whose gradient, for one channels-last image on the CPU, two threads compute.
+
+    Same values and (up to the order of additions) same gradient; other inputs, and runs with
+    one thread, take ``nn.MaxPool2d``'s own path.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Max-pool ``(B, C, H, W)``."""
+        if not (
+            torch.is_grad_enabled()
+            and x.requires_grad
+            and x.device.type == "cpu"
+            and x.dim() == 4
+            and x.shape[0] == 1
+            and x.is_contiguous(memory_format=torch.channels_last)
+            and not self.return_indices
+            and _pair(self.dilation) == (1, 1)
+            and torch.get_num_threads() > 1
+        ):
+            return super().forward(x)
+        kernel = _pair(self.kernel_size)
+        return _SplitMaxPool2d.apply(x, kernel, _pair(self.stride or kernel), _pair(self.padding), self.ceil_mode)
+
+
+def faster_pool(pool: nn.Module) -> nn.Module:
+    """A :class:`ThreadedMaxPool2d` for an ``nn.MaxPool2d``; anything else as it is."""
+    if type(pool) is not nn.MaxPool2d:
+        return pool
+    return ThreadedMaxPool2d(
+        pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.return_indices, pool.ceil_mode
+    )
 
 
 class _RedirectedReLUFunction(torch.autograd.Function):

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from inceptionism.errors import unknown_name
-from inceptionism.models.fast import RedirectedReLU, SpaceToDepthConv2d, faster_conv
+from inceptionism.models.fast import RedirectedReLU, SpaceToDepthConv2d, faster_conv, faster_pool
 
 INPUT = "input"
 """Pseudo-layer: the pixels given to the network, ``(B, 3, H, W)`` RGB in 0..255."""
@@ -147,7 +147,8 @@ class Network(nn.Module):
         (the body's ``stem``, see :meth:`_fold_normalize`); a ReLU that feeds a max-pool
         moves after it (the body's ``relu_after_pool``: max commutes with ReLU, so the result
         is the same and ReLU touches a quarter of the values); stem convolutions are
-        rewritten (see :mod:`inceptionism.models.fast`); parameters are frozen and
+        rewritten and max-pools compute their gradient on two threads (see
+        :mod:`inceptionism.models.fast`); parameters are frozen and
         channels-last. With ``redirect_relu``, ``nn.ReLU`` modules become
         :class:`RedirectedReLU`. With ``dtype`` (the autocast dtype the copy will run under),
         parameters are stored in it, so autocast need not cast every weight at every step.
@@ -162,7 +163,9 @@ class Network(nn.Module):
             copy._rectify_after_pooling()
         for module in list(copy.modules()):
             for name, child in module.named_children():
-                faster = RedirectedReLU() if redirect_relu and type(child) is nn.ReLU else faster_conv(child)
+                faster = (
+                    RedirectedReLU() if redirect_relu and type(child) is nn.ReLU else faster_pool(faster_conv(child))
+                )
                 if faster is not child:
                     setattr(module, name, faster)
         copy._fold_normalize()
