@@ -114,6 +114,7 @@ POOLS = [  # kernel, stride, padding, ceil_mode: GoogLeNet's, SqueezeNet's and a
     (2, 2, 0, True),
     (3, 2, 1, False),
     (5, 3, 2, True),
+    (2, 1, 1, False),  # one more output row than input rows
 ]
 
 

@@ -177,7 +177,7 @@ def _scatter(
 
     PyTorch's max-pool backward checks the gradient's height against the input's, then only
     follows the indices: a kernel of (input rows - gradient rows + 1) rows with stride 1 passes
-    the check for any band of gradient rows.
+    the check for any band of gradient rows no taller than ``into``.
     """
     kernel_h = into.shape[2] - gradient.shape[2] + 1
     torch.ops.aten.max_pool2d_with_indices_backward.grad_input(
@@ -217,10 +217,12 @@ class _SplitMaxPool2d(torch.autograd.Function):
         gradient = gradient.contiguous(memory_format=torch.channels_last)
         grad = torch.empty(ctx.shape, dtype=gradient.dtype, memory_format=torch.channels_last)
         out_rows = gradient.shape[2]
-        scatter = functools.partial(_scatter, kernel_w=kernel_w, stride_w=stride_w, pad_w=pad_w, ceil=ctx.ceil)
         if out_rows < 2 * MIN_SPLIT_ROWS:
-            scatter(gradient, indices, grad)
+            torch.ops.aten.max_pool2d_with_indices_backward.grad_input(
+                gradient, grad, ctx.kernel, ctx.stride, ctx.padding, [1, 1], ctx.ceil, indices, grad_input=grad
+            )
             return grad, None, None, None, None
+        scatter = functools.partial(_scatter, kernel_w=kernel_w, stride_w=stride_w, pad_w=pad_w, ceil=ctx.ceil)
         middle = out_rows // 2
         reach = min(height, (middle - 1) * stride_h - pad_h + kernel_h)  # input rows the top half's windows reach
         top = torch.empty(1, channels, reach, width, dtype=gradient.dtype, memory_format=torch.channels_last)
