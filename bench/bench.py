@@ -35,9 +35,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import inceptionism
 from inceptionism.engine import Schedule, resize
-from inceptionism.images import to_tensor
+from inceptionism.engine.runtime import keep_freed_memory, resolve_device, resolve_precision
+from inceptionism.io.images import to_tensor
 from inceptionism.models import get_model
-from inceptionism.runtime import keep_freed_memory, resolve_device, resolve_precision
 
 PHOTO = Path(__file__).resolve().parent.parent / "tests" / "data" / "coffee.jpg"
 SETTINGS = {"octaves": 4, "octave_scale": 1.4, "steps": 10, "step_size": 1.5, "jitter": 32}
@@ -192,7 +192,7 @@ def main() -> None:
 
 def compile_check(pixels: torch.Tensor, precision: str) -> None:
     """Time one top-octave step of googlenet inception4c eager vs torch.compile, with compile time."""
-    from inceptionism.runtime import autocast
+    from inceptionism.engine.runtime import autocast
 
     net = get_model("googlenet", weights=None).prepared(torch.device("cpu"))
     device = torch.device("cpu")

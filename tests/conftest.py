@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from inceptionism.images import sample_path
+from inceptionism.io.images import sample_path
 from inceptionism.models import Network, Preprocessing, get_model
 
 DATA = Path(__file__).parent / "data"

@@ -11,7 +11,7 @@ from PIL import Image
 
 from inceptionism import __version__
 from inceptionism.cli import cli
-from inceptionism.images import read_metadata
+from inceptionism.io.images import read_metadata
 
 pytestmark = pytest.mark.real  # the embedded SqueezeNet on the sample photo
 
@@ -182,7 +182,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list, str]]:
         "noise and input": ([tmp / "tiny.png", "--noise", "64x64"], "give an input image or noise, not both"),
         "param without noise": (
             ["--param", "pixel"],
-            "param chooses how noise is optimised; it needs noise (--noise WxH)",
+            "param chooses how noise is optimised; it needs noise, e.g. noise='512x512' (--param)",
         ),
         "neuron channels": (
             ["--layer", "fire7:1,2@10,10"],
@@ -265,7 +265,7 @@ def test_googlenet_offline_is_one_line(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
-    assert "pass it with --weights FILE, or use the embedded model: --model squeezenet1_1" in result.stderr
+    assert "pass its path as the weights, or use the embedded model squeezenet1_1 (--weights)\n" in result.stderr
     assert not (tmp_path / "g.png").exists()
 
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from inceptionism import classify, dream
-from inceptionism.images import load_image, read_metadata, to_tensor
+from inceptionism.io.images import load_image, read_metadata, to_tensor
 
 pytestmark = pytest.mark.real
 

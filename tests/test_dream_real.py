@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from inceptionism import classify, dream
-from inceptionism.images import load_image, to_tensor
+from inceptionism.io.images import load_image, to_tensor
 
 pytestmark = pytest.mark.real
 

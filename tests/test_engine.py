@@ -11,10 +11,10 @@ import torch
 
 from inceptionism import dream
 from inceptionism.engine import Progress, Schedule, ascend, check_size, roll_into
+from inceptionism.engine.runtime import resolve_device, resolve_precision
 from inceptionism.errors import DeviceError, ImageError, InvalidParameterError
-from inceptionism.images import to_tensor
+from inceptionism.io.images import to_tensor
 from inceptionism.objectives import as_objective
-from inceptionism.runtime import resolve_device, resolve_precision
 
 
 def mean_square(net, image, layer):
@@ -166,7 +166,7 @@ def test_device_and_precision_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError) as info:
             resolve_device("cuda")
-        assert str(info.value) == "device 'cuda' is not available: this torch sees no CUDA GPU; use --device cpu"
+        assert str(info.value) == "device 'cuda' is not available: this torch sees no CUDA GPU; use device 'cpu'"
 
 
 def test_tap_stops_after_the_deepest_layer_and_removes_its_hooks(tiny_net):
@@ -198,7 +198,7 @@ def test_roll_into_matches_torch_roll(dy, dx):
 
 FAULTS_SCRIPT = """
 import resource, torch
-from inceptionism.runtime import keep_freed_memory
+from inceptionism.engine.runtime import keep_freed_memory
 
 def faults_of_steps():
     def step():  # allocate and free blocks of 3 to 30 MB, like one step's activations

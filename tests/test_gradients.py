@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from inceptionism.gradients import (
+from inceptionism.engine.filters import (
     LUMA,
     gaussian_blur,
     laplacian_normalize,

@@ -16,8 +16,8 @@ import torch
 from PIL import Image, PngImagePlugin
 
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
-from inceptionism.files import atomic_writer, check_writable, unused_path
-from inceptionism.images import load_image, output_format, read_metadata, save_image, to_image, to_tensor
+from inceptionism.io.files import atomic_writer, check_writable, unused_path
+from inceptionism.io.images import load_image, output_format, read_metadata, save_image, to_image, to_tensor
 
 ORIENTATION = 0x0112
 IMAGE_DESCRIPTION = 0x010E

@@ -188,8 +188,8 @@ def test_googlenet_without_network_says_what_to_do(tmp_path, monkeypatch):
         get_model("googlenet")
     assert str(info.value) == (
         f"cannot download the googlenet weights from {WEIGHTS_URL} ([Errno -3] Temporary failure in name "
-        "resolution); download that file elsewhere and pass it with --weights FILE, or use the embedded model: "
-        "--model squeezenet1_1"
+        "resolution); download that file elsewhere and pass its path as the weights, or use the embedded model "
+        "squeezenet1_1"
     )
     assert list(tmp_path.rglob("*.pth")) == []
 

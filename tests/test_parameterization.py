@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from inceptionism.errors import InvalidParameterError
-from inceptionism.parameterization import (
+from inceptionism.engine.parameterization import (
     FourierImage,
     PixelImage,
     color_correlation_sqrt,
     decorrelated_to_rgb,
     spectrum_scale,
 )
+from inceptionism.errors import InvalidParameterError
 
 
 def seeded(seed):

@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 
 import inceptionism
+from inceptionism.engine import OPTIONS, PRESETS, DreamSettings
 from inceptionism.errors import UnknownNameError
-from inceptionism.presets import DEFAULTS, PRESETS, resolve
+
+SCHEDULE = ("octaves", "octave_scale", "step_size", "jitter", "lap_levels", "smooth", "tv", "keep_colors")
+DEFAULTS = {**{key: OPTIONS[key].default for key in SCHEDULE}, "steps": 10, "noise": None, "param": None}
 
 # Small enough for the tiny net at every preset's octaves: deep's 6 octaves x1.4 end at 9x12 px.
 FAST = {"steps": 1, "seed": 0, "precision": "fp32", "max_size": None, "layers": ["conv2"]}
@@ -20,11 +23,15 @@ def run_preset(net, image, name, **options):
     return inceptionism.dream(image, preset=name, model=net, **settings)
 
 
-# resolve
+# presets applied by DreamSettings.create
 
 
-def test_resolve_without_preset_is_the_defaults():
-    assert resolve(None, {}) == DEFAULTS
+def fields(settings: DreamSettings) -> dict:
+    return {key: getattr(settings, key) for key in DEFAULTS}
+
+
+def test_create_without_preset_is_the_defaults():
+    assert DreamSettings.create() == DreamSettings()
     assert DEFAULTS == {
         "octaves": 4, "octave_scale": 1.4, "steps": 10, "step_size": 1.5, "jitter": 32, "lap_levels": 0,
         "smooth": 0.0, "tv": 0.0, "keep_colors": False, "noise": None, "param": None,
@@ -32,32 +39,34 @@ def test_resolve_without_preset_is_the_defaults():
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_resolve_preset_overrides_defaults(name):
-    settings = resolve(name, {})
-    assert settings == {**DEFAULTS, **PRESETS[name].options}
-    assert set(PRESETS[name].options) <= set(DEFAULTS)  # a preset only sets known options
+def test_preset_overrides_defaults(name):
+    options = PRESETS[name].options
+    expected = {**DEFAULTS, **options}
+    if options.get("noise") is not None:
+        expected["noise"] = tuple(options["noise"])
+    assert fields(DreamSettings.create(name)) == expected
+    assert set(options) <= set(DEFAULTS)  # a preset only sets known options
 
 
-def test_resolve_explicit_overrides_preset_and_none_means_not_given():
+def test_explicit_overrides_preset_and_none_means_not_given():
     explicit = {"steps": 5, "step_size": None, "lap_levels": 0, "keep_colors": False, "smooth": 0.0, "jitter": None}
-    settings = resolve("deep", explicit)
-    assert settings["steps"] == 5  # explicit over deep's 20
-    assert settings["step_size"] == 2.0  # None: deep's value stays
-    assert settings["lap_levels"] == 0  # an explicit 0 is given, not missing: over deep's 4
-    assert settings["jitter"] == 32  # None, and deep does not set it: the default
-    assert settings["octaves"] == 6
-    assert settings["keep_colors"] is False and settings["smooth"] == 0.0
+    settings = DreamSettings.create("deep", **explicit)
+    assert settings.steps == 5  # explicit over deep's 20
+    assert settings.step_size == 2.0  # None: deep's value stays
+    assert settings.lap_levels == 0  # an explicit 0 is given, not missing: over deep's 4
+    assert settings.jitter == 32  # None, and deep does not set it: the default
+    assert settings.octaves == 6
+    assert settings.keep_colors is False and settings.smooth == 0.0
 
 
-def test_resolve_leaves_the_tables_alone():
-    defaults, deep = dict(DEFAULTS), dict(PRESETS["deep"].options)
-    resolve("deep", {"steps": 3, "octaves": 2})["octave_scale"] = 9.0
-    assert defaults == DEFAULTS
+def test_create_leaves_the_tables_alone():
+    deep = dict(PRESETS["deep"].options)
+    DreamSettings.create("deep", steps=3, octaves=2)
     assert PRESETS["deep"].options == deep
 
 
 def test_the_doctest_case():
-    assert (resolve("deep", {"steps": 5})["steps"], resolve("deep", {"steps": None})["steps"]) == (5, 20)
+    assert (DreamSettings.create("deep", steps=5).steps, DreamSettings.create("deep", steps=None).steps) == (5, 20)
 
 
 def test_preset_names():
@@ -77,7 +86,7 @@ def test_preset_names():
 )
 def test_unknown_preset_suggests_the_closest(name, message):
     with pytest.raises(UnknownNameError) as info:
-        resolve(name, {})
+        DreamSettings.create(name)
     assert str(info.value) == message
 
 

@@ -3,18 +3,9 @@
 import pytest
 import torch
 
-from inceptionism.engine import (
-    BACKWARD_OVERHEAD,
-    DEFAULT_TILE,
-    Schedule,
-    activation_bytes_per_pixel,
-    ascend,
-    check_size,
-    copy_window,
-    paste_window,
-    plan_tiles,
-    roll_into,
-)
+from inceptionism.engine import Schedule, ascend, check_size
+from inceptionism.engine.memory import BACKWARD_OVERHEAD, DEFAULT_TILE, activation_bytes_per_pixel, plan_tiles
+from inceptionism.engine.windows import copy_window, paste_window, roll_into
 from inceptionism.errors import InvalidParameterError
 from inceptionism.objectives import as_objective
 

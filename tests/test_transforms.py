@@ -3,8 +3,7 @@
 import pytest
 import torch
 
-from inceptionism.errors import InvalidParameterError
-from inceptionism.transforms import (
+from inceptionism.engine.transforms import (
     STANDARD_TRANSFORMS,
     compose,
     jitter,
@@ -13,6 +12,7 @@ from inceptionism.transforms import (
     random_scale,
     standard_transforms,
 )
+from inceptionism.errors import InvalidParameterError
 
 
 def seeded(seed):

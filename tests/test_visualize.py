@@ -5,15 +5,15 @@ import torch
 
 from inceptionism import classify
 from inceptionism.engine import Progress
-from inceptionism.errors import InvalidParameterError, UnknownNameError
-from inceptionism.images import to_image
-from inceptionism.objectives import as_objective, class_logit
-from inceptionism.parameterization import FourierImage, PixelImage
-from inceptionism.transforms import (
+from inceptionism.engine.parameterization import FourierImage, PixelImage
+from inceptionism.engine.transforms import (
     jitter,
     pad,
 )
-from inceptionism.visualize import visualize
+from inceptionism.engine.visualize import visualize
+from inceptionism.errors import InvalidParameterError, UnknownNameError
+from inceptionism.io.images import to_image
+from inceptionism.objectives import as_objective, class_logit
 
 
 def seeded(seed):

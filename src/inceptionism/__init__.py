@@ -7,16 +7,20 @@
 
 from inceptionism._version import __version__
 from inceptionism.classify import Prediction, classify
-from inceptionism.dream import DreamResult, dream
-from inceptionism.engine import Progress, Schedule
+from inceptionism.engine import Cancelled, Dreamer, DreamFrame, DreamSettings, Progress, Schedule
+from inceptionism.engine.parameterization import FourierImage, PixelImage
+from inceptionism.engine.visualize import visualize
 from inceptionism.errors import InceptionismError
 from inceptionism.models import get_model, list_models
 from inceptionism.objectives import Objective, as_objective
-from inceptionism.parameterization import FourierImage, PixelImage
-from inceptionism.visualize import visualize
+from inceptionism.render import DreamResult, dream
 
 __all__ = [
+    "Cancelled",
+    "DreamFrame",
     "DreamResult",
+    "DreamSettings",
+    "Dreamer",
     "FourierImage",
     "InceptionismError",
     "Objective",

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from inceptionism.errors import InvalidParameterError
-from inceptionism.images import ImageInput, load_image, to_tensor
+from inceptionism.io.images import ImageInput, load_image, to_tensor
 from inceptionism.models.network import Network
 from inceptionism.models.registry import get_model
 
@@ -35,7 +35,7 @@ def classify(
 
     The whole image is scaled so its short side matches the network's training size.
 
-    >>> from inceptionism.images import sample_path
+    >>> from inceptionism.io.images import sample_path
     >>> classify(sample_path(), top=1)[0].label  # Chelsea the cat
     'Egyptian cat'
     """

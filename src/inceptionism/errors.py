@@ -11,7 +11,17 @@ from collections.abc import Iterable
 
 
 class InceptionismError(Exception):
-    """Base class of every error caused by what the user asked for."""
+    """Base class of every error caused by what the user asked for.
+
+    Args:
+        message: one line naming the problem and the fix.
+        argument: the argument or setting at fault (``"octave_scale"``), if one is; the
+            command line and the web app name their own flag or field for it.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 class InvalidParameterError(InceptionismError, ValueError):
@@ -38,7 +48,9 @@ class DeviceError(InceptionismError):
     """A device or precision this machine does not provide."""
 
 
-def unknown_name(kind: str, name: str, choices: Iterable[str], how_to_list: str, where: str = "") -> UnknownNameError:
+def unknown_name(
+    kind: str, name: str, choices: Iterable[str], how_to_list: str, where: str = "", *, argument: str | None = None
+) -> UnknownNameError:
     """Build an :class:`UnknownNameError` that suggests the closest names.
 
     Args:
@@ -47,6 +59,7 @@ def unknown_name(kind: str, name: str, choices: Iterable[str], how_to_list: str,
         choices: the valid names.
         how_to_list: how the user lists every valid name, e.g. ``"inceptionism layers"``.
         where: what holds the names, e.g. ``"squeezenet1_1"``.
+        argument: the argument that gave the name (see :class:`InceptionismError`).
 
     Returns:
         The error, ready to raise.
@@ -60,7 +73,7 @@ def unknown_name(kind: str, name: str, choices: Iterable[str], how_to_list: str,
         close = [c for c in choices if name.lower() in c.lower()][:3]
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     place = f" in {where}" if where else ""
-    return UnknownNameError(f"unknown {kind} {name!r}{place}{hint} (list them with: {how_to_list})")
+    return UnknownNameError(f"unknown {kind} {name!r}{place}{hint} (list them with: {how_to_list})", argument=argument)
 
 
 def closest(name: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:

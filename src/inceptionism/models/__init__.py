@@ -13,6 +13,7 @@ from inceptionism.models.registry import (
     get_model_entry,
     list_models,
     register_model,
+    shared_model,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "imagenet_wnids",
     "list_models",
     "register_model",
+    "shared_model",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from torch import Tensor, nn
 
 from inceptionism.errors import WeightsError, unknown_name
 from inceptionism.models import googlenet, squeezenet
+from inceptionism.models.cache import file_sha256, shared_network
 from inceptionism.models.imagenet import imagenet_classes
 from inceptionism.models.network import Network, Preprocessing
 from inceptionism.models.weights import (
@@ -81,16 +83,19 @@ def get_model_entry(name: str) -> ModelEntry:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise unknown_name("model", name, _REGISTRY, "inceptionism models") from None
+        raise unknown_name("model", name, _REGISTRY, "inceptionism models", argument="model") from None
 
 
 def get_model(name: str, *, weights: WeightsArg = "default", progress: bool = False) -> Network:
-    """Build a registered network in eval mode with its parameters frozen.
+    """A registered network in eval mode with its parameters frozen, yours to change.
+
+    The network is built and its weights read once per process (see
+    :mod:`inceptionism.models.cache`); every call returns a copy of it.
 
     Args:
         name: a name from :func:`list_models`.
-        weights: ``"default"`` for the published ImageNet weights, ``None`` for random
-            initialisation, or the path of a state dict saved with ``torch.save``.
+        weights: ``"default"`` for the published ImageNet weights, ``None`` or ``"random"``
+            for random initialisation, or the path of a state dict saved with ``torch.save``.
         progress: show a download progress bar on stderr if weights must be fetched.
 
     Returns:
@@ -100,9 +105,25 @@ def get_model(name: str, *, weights: WeightsArg = "default", progress: bool = Fa
     >>> net.labels[281], net.min_size
     ('tabby', 17)
     """
+    return copy.deepcopy(shared_model(name, weights=weights, progress=progress))
+
+
+def shared_model(name: str, *, weights: WeightsArg = "default", progress: bool = False) -> Network:
+    """Like :func:`get_model`, but the process-wide instance itself: to run, never to change."""
     entry = get_model_entry(name)
+    if weights is None or (isinstance(weights, str) and weights in ("default", "random")):
+        key: tuple[str, ...] = (name, weights or "random")
+    else:
+        path = os.fspath(weights)
+        if not os.path.isfile(path):
+            raise WeightsError(f"weights file not found: {path}", argument="weights")
+        key = (name, "file", file_sha256(path))
+    return shared_network(key, lambda: _load(entry, weights, progress))
+
+
+def _load(entry: ModelEntry, weights: WeightsArg, progress: bool) -> Network:
     body = entry.build()
-    if weights is None:
+    if weights is None or weights == "random":
         description = "random"
     elif isinstance(weights, str) and weights == "default":
         _load_into(body, entry.load_weights(progress), entry.name, entry.weights_source)
@@ -135,12 +156,13 @@ def _load_into(body: nn.Module, state: dict[str, Tensor], model: str, source: st
             detail.append(f"missing {len(missing)} (e.g. {', '.join(missing[:3])})")
         if unexpected:
             detail.append(f"unexpected {len(unexpected)} (e.g. {', '.join(unexpected[:3])})")
-        raise WeightsError(f"{source} does not fit {model}: {'; '.join(detail)} parameter names")
+        raise WeightsError(f"{source} does not fit {model}: {'; '.join(detail)} parameter names", argument="weights")
     for key, value in state.items():
         if value.shape != expected[key].shape:
             raise WeightsError(
                 f"{source} does not fit {model}: {key} has shape {tuple(value.shape)}, "
-                f"expected {tuple(expected[key].shape)}"
+                f"expected {tuple(expected[key].shape)}",
+                argument="weights",
             )
     body.load_state_dict(state)
 

@@ -77,7 +77,7 @@ def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
     """Read a state dict saved with ``torch.save`` (tensors only, no code is run)."""
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"weights file not found: {path}")
+        raise WeightsError(f"weights file not found: {path}", argument="weights")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file
@@ -116,7 +116,8 @@ def download_state_dict(url: str, *, model: str, progress: bool) -> dict[str, Te
             reason = getattr(error, "reason", None) or error
             raise WeightsError(
                 f"cannot download the {model} weights from {url} ({reason}); "
-                f"download that file elsewhere and pass it with --weights FILE, "
-                f"or use the embedded model: --model squeezenet1_1"
+                f"download that file elsewhere and pass its path as the weights, "
+                f"or use the embedded model squeezenet1_1",
+                argument="weights",
             ) from None
     return load_state_dict_file(path)

@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, PngImagePlugin
 from torch import Tensor
 
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
-from inceptionism.files import atomic_writer
+from inceptionism.io.files import atomic_writer
 
 logger = logging.getLogger(__name__)
 

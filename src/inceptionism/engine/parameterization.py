@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from inceptionism.checks import check_generator, check_int, check_number
-from inceptionism.engine import PIXEL_MAX
+from inceptionism.engine.pixels import PIXEL_MAX
 from inceptionism.errors import InvalidParameterError
 
 # Square root of the ImageNet colour covariance (from its SVD), as published with lucid:

@@ -1,26 +1,9 @@
-"""Named settings for :func:`inceptionism.dream`; options given explicitly override them."""
+"""Named settings: values for some options, applied by :meth:`~inceptionism.engine.settings.DreamSettings.create`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-from inceptionism.errors import unknown_name
-
-DEFAULTS: dict[str, Any] = {
-    "octaves": 4,
-    "octave_scale": 1.4,
-    "steps": 10,
-    "step_size": 1.5,
-    "jitter": 32,
-    "lap_levels": 0,
-    "smooth": 0.0,
-    "tv": 0.0,
-    "keep_colors": False,
-    "noise": None,
-    "param": None,
-}
-"""The standard value of every option a preset may set (Google's 2015 schedule)."""
 
 
 @dataclass(frozen=True)
@@ -67,18 +50,3 @@ PRESETS = {
         ),
     )
 }
-
-
-def resolve(preset: str | None, explicit: dict[str, Any]) -> dict[str, Any]:
-    """Defaults, overridden by the preset, overridden by the options not ``None`` in ``explicit``.
-
-    >>> resolve("deep", {"steps": 5})["steps"], resolve("deep", {"steps": None})["steps"]
-    (5, 20)
-    """
-    settings = dict(DEFAULTS)
-    if preset is not None:
-        if preset not in PRESETS:
-            raise unknown_name("preset", preset, PRESETS, "inceptionism presets")
-        settings.update(PRESETS[preset].options)
-    settings.update({key: value for key, value in explicit.items() if value is not None})
-    return settings

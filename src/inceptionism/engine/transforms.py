@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from inceptionism.checks import check_int, check_number
-from inceptionism.engine import PIXEL_MAX
+from inceptionism.engine.pixels import PIXEL_MAX
 from inceptionism.errors import InvalidParameterError
 
 Transform = Callable[[Tensor, torch.Generator], Tensor]

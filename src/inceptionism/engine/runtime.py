@@ -6,11 +6,13 @@ import contextlib
 import ctypes
 import functools
 import platform
+import re
 import sys
 from collections.abc import Iterator
 
 import torch
 
+from inceptionism.checks import check_choice
 from inceptionism.errors import DeviceError, InvalidParameterError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -21,14 +23,27 @@ _MMAP_THRESHOLD = 32 * 2**20  # the highest glibc accepts on 64-bit systems
 _TRIM_THRESHOLD = 2**30
 
 
+def check_device_name(name: object) -> None:
+    """Refuse a device name that is none of ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+
+    Only the form is checked: whether the device exists is decided where the dream runs.
+
+    >>> check_device_name("tpu")
+    Traceback (most recent call last):
+    ...
+    inceptionism.errors.InvalidParameterError: device must be one of auto, cpu, cuda, mps, got 'tpu'
+    """
+    if not isinstance(name, str) or (name not in DEVICES and not re.fullmatch(r"cuda:\d{1,3}", name)):
+        raise InvalidParameterError(f"device must be one of {', '.join(DEVICES)}, got {name!r}", argument="device")
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA, then MPS, then the CPU; an explicit device must exist here.
 
     >>> resolve_device("cpu")
     device(type='cpu')
     """
-    if name not in DEVICES and not name.startswith("cuda:"):
-        raise InvalidParameterError(f"device must be one of {', '.join(DEVICES)}, got {name!r}")
+    check_device_name(name)
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -36,9 +51,13 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError(f"device {name!r} is not available: this torch sees no CUDA GPU; use --device cpu")
+        raise DeviceError(
+            f"device {name!r} is not available: this torch sees no CUDA GPU; use device 'cpu'", argument="device"
+        )
     if name == "mps" and not torch.backends.mps.is_available():
-        raise DeviceError("device 'mps' is not available: this torch sees no Apple GPU; use --device cpu")
+        raise DeviceError(
+            "device 'mps' is not available: this torch sees no Apple GPU; use device 'cpu'", argument="device"
+        )
     return torch.device(name)
 
 
@@ -56,11 +75,10 @@ def resolve_precision(name: str, device: torch.device) -> str:
     >>> resolve_precision("fp32", torch.device("cpu"))
     'fp32'
     """
-    if name not in PRECISIONS:
-        raise InvalidParameterError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
+    check_choice("precision", name, PRECISIONS)
     if name != "auto":
         if name == "fp16" and device.type == "cpu":
-            raise DeviceError("precision 'fp16' is not supported on the CPU; use bf16 or fp32")
+            raise DeviceError("precision 'fp16' is not supported on the CPU; use bf16 or fp32", argument="precision")
         return name
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"

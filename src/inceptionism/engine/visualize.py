@@ -15,12 +15,12 @@ import torch
 from torch import Tensor, nn
 
 from inceptionism.checks import check_generator, check_int
-from inceptionism.engine import Progress, ProgressCallback
+from inceptionism.engine.progress import Progress, ProgressCallback, report
+from inceptionism.engine.runtime import autocast, resolve_precision
+from inceptionism.engine.transforms import STANDARD_TRANSFORMS, Transform, compose
 from inceptionism.errors import InvalidParameterError
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective
-from inceptionism.runtime import autocast, resolve_precision
-from inceptionism.transforms import STANDARD_TRANSFORMS, Transform, compose
 
 
 def visualize(
@@ -34,6 +34,7 @@ def visualize(
     generator: torch.Generator,
     precision: str = "fp32",
     callback: ProgressCallback | None = None,
+    frame: int = 0,
 ) -> tuple[Tensor, list[float]]:
     """Maximise ``objective`` over the parameters of ``image`` with Adam.
 
@@ -55,8 +56,10 @@ def visualize(
         generator: source of the transforms' randomness (a CPU generator; same seed, same image).
         precision: ``"fp32"``, ``"bf16"``, ``"fp16"`` (CUDA only) or ``"auto"``, for the
             network's forward (autocast); the image itself is always computed in fp32.
-        callback: called with a :class:`~inceptionism.engine.Progress` after each step
-            (``octave=1, octaves=1``).
+        callback: called with a :class:`~inceptionism.engine.progress.Progress` after each step
+            (``octave=1, octaves=1``); returning ``True`` stops with
+            :class:`~inceptionism.engine.progress.Cancelled`.
+        frame: the frame index the progress reports.
 
     Returns:
         The final pixels ``(B, 3, H, W)`` in 0..255, detached (``B`` is the image's batch,
@@ -68,7 +71,7 @@ def visualize(
 
     >>> from inceptionism.models import get_model
     >>> from inceptionism.objectives import class_logit
-    >>> from inceptionism.parameterization import FourierImage
+    >>> from inceptionism.engine.parameterization import FourierImage
     >>> net = get_model("squeezenet1_1")
     >>> generator = torch.Generator().manual_seed(0)
     >>> image = FourierImage(128, 128, generator=generator)
@@ -93,7 +96,8 @@ def visualize(
     losses: list[float] = []
     with net.tap(objective.layers) as extract:
         for step in range(1, steps + 1):
-            pixels = transform(image(), generator)
+            rendered = image()
+            pixels = transform(rendered, generator)
             with autocast(device, precision):
                 value = objective(extract(pixels))
             # autograd.grad rather than backward: no gradient ever lands on the network.
@@ -102,8 +106,7 @@ def visualize(
                 parameter.grad = gradient
             optimizer.step()
             losses.append(float(value.detach()))
-            if callback is not None:
-                callback(Progress(octave=1, octaves=1, step=step, steps=steps, loss=losses[-1]))
+            report(callback, Progress(1, 1, step, steps, losses[-1], frame, rendered.detach()))
 
     # 3. Render the result.
     with torch.no_grad():

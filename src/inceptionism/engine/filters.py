@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-# ITU-R BT.601 luma weights: Y = 0.299 R + 0.587 G + 0.114 B.
-LUMA = (0.299, 0.587, 0.114)
+from inceptionism.engine.pixels import LUMA
+
 _EPS = 1e-8
 _BINOMIAL = (1.0, 4.0, 6.0, 4.0, 1.0)
 
@@ -40,7 +40,8 @@ def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
     """
     if sigma <= 0:
         return x
-    radius = max(1, math.ceil(3 * sigma))
+    # Taps beyond the image would only be cut off again: the kernel never outgrows it.
+    radius = min(max(1, math.ceil(3 * sigma)), max(x.shape[-2:]))
     taps = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
     kernel = torch.exp(-(taps**2) / (2 * sigma**2))
     return _separable(x, kernel / kernel.sum())

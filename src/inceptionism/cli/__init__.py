@@ -1,0 +1,19 @@
+"""The ``inceptionism`` command line: a thin layer over the library that owns the terminal.
+
+One module per command group: ``dream``, ``info``, ``catalog`` (presets, classes, models,
+layers) and ``classify``, all on the group of ``app``; ``options`` generates the dream
+flags from the settings.
+"""
+
+from typing import NoReturn
+
+from inceptionism.cli import catalog, classify, dream, info  # noqa: F401  (each registers its commands)
+from inceptionism.cli.app import cli
+
+
+def main() -> NoReturn:
+    """Entry point of the ``inceptionism`` console script."""
+    cli.main(prog_name="inceptionism")
+
+
+__all__ = ["cli", "main"]

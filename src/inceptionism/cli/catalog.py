@@ -1,0 +1,76 @@
+"""What there is to dream with: ``presets``, ``classes``, ``models`` and ``layers``."""
+
+from __future__ import annotations
+
+import click
+
+from inceptionism.cli.app import cli
+from inceptionism.engine.presets import PRESETS
+from inceptionism.models import PSEUDO_LAYERS, get_model_entry, imagenet_classes, list_models, shared_model
+
+
+@cli.command("presets")
+def presets_command() -> None:
+    """List the named settings dream --preset takes.
+
+    \b
+    Example:
+        inceptionism presets
+        inceptionism dream photo.jpg --preset deep --steps 30
+    """
+    for preset in PRESETS.values():
+        click.echo(f"{preset.name:<14} {preset.description}")
+        settings = ", ".join(f"{key}={_shown(value)}" for key, value in preset.options.items()) or "the defaults"
+        click.echo(f"{'':<14} {settings}")
+
+
+def _shown(value: object) -> str:
+    return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+@cli.command("classes")
+@click.argument("search", required=False)
+def classes_command(search: str | None) -> None:
+    """List the ImageNet classes dream --class takes, or those containing SEARCH.
+
+    \b
+    Examples:
+        inceptionism classes
+        inceptionism classes dog
+    """
+    for index, label in enumerate(imagenet_classes()):
+        if search is None or search.lower() in label.lower():
+            click.echo(f"{index:>4}  {label}")
+
+
+@cli.command("models")
+def models_command() -> None:
+    """List the networks you can dream with.
+
+    \b
+    Example:
+        inceptionism models
+    """
+    for name in list_models():
+        entry = get_model_entry(name)
+        click.echo(f"{name}  (default layer {entry.default_layer}, {len(entry.layers) + len(PSEUDO_LAYERS)} layers)")
+        click.echo(f"    {entry.description}")
+        click.echo(f"    weights: {entry.weights_source}")
+
+
+@cli.command("layers")
+@click.option(
+    "--model", "-m", default="squeezenet1_1", show_default=True, help="Network to list (see: inceptionism models)."
+)
+def layers_command(model: str) -> None:
+    """List the layers of a network that can be dreamed, with their channel counts.
+
+    \b
+    Example:
+        inceptionism layers --model googlenet
+    """
+    net = shared_model(model, weights=None)  # shapes only: no weights needed
+    channels = net.layer_channels
+    width = max(map(len, channels))
+    for name, count in channels.items():
+        click.echo(f"{name:<{width}}  {count:>5} channels")

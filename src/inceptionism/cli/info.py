@@ -1,0 +1,41 @@
+"""``inceptionism info``: the parameters stored in a dreamed image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from inceptionism.cli.app import cli, fail
+from inceptionism.io.images import read_metadata
+
+
+@cli.command("info")
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the parameters as JSON.")
+def info_command(image: Path, as_json: bool) -> None:
+    """Print the parameters stored in an image made by inceptionism dream.
+
+    \b
+    Examples:
+        inceptionism info dream.png
+        inceptionism info dream.png --json
+    """
+    params = read_metadata(image)
+    if params is None:
+        fail(f"{image} holds no inceptionism parameters (only files written by inceptionism do)", 1)
+    if as_json:
+        click.echo(json.dumps(params, indent=2, sort_keys=True))
+        return
+    width = max(map(len, params))
+    for key, value in params.items():
+        click.echo(f"{key:<{width}}  {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list):
+        return " ".join(map(str, value)) or "(none)"
+    if isinstance(value, dict):
+        return " ".join(f"{key}={item}" for key, item in value.items())
+    return str(value)

@@ -1,0 +1,57 @@
+"""Command-line options generated from the dream options, and the shared ``--model``/``--weights`` pair."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from inceptionism.engine.options import OPTIONS, Option
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _click_option(option: Option) -> Decorator:
+    """One flag for ``option``; its default is ``None`` ("not given"), so presets and ``--from`` show through."""
+    shown = f"  [default: {option.default_text}]" if option.default_text else ""
+    if option.kind is bool:
+        flag = option.flag.removeprefix("--")
+        return click.option(f"--{flag}/--no-{flag}", option.name, default=None, help=option.help + shown)
+    kind = click.Choice(option.kind) if isinstance(option.kind, tuple) else option.kind
+    return click.option(
+        *option.flags or (option.flag,),
+        option.name,
+        type=kind,
+        default=None,
+        multiple=option.repeatable,
+        metavar=option.metavar,
+        help=option.help + shown,
+    )
+
+
+def dream_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """A flag for every dream option, in the order of :data:`~inceptionism.engine.options.OPTIONS`."""
+    for option in reversed(OPTIONS.values()):
+        command = _click_option(option)(command)
+    return command
+
+
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--model`` and ``--weights``, for the commands that run a network."""
+    for name in ("weights", "model"):
+        option = OPTIONS[name]
+        command = click.option(
+            *option.flags or (option.flag,),
+            name,
+            default=option.default,
+            show_default=True,
+            metavar=option.metavar,
+            help=option.help,
+        )(command)
+    return command
+
+
+def weights_value(value: str | None) -> str | None:
+    """``none`` (the spelling of earlier versions) is ``random``."""
+    return "random" if value == "none" else value

@@ -1,0 +1,367 @@
+"""The Dreamer: settings and a network prepared once, then called on frame after frame.
+
+Everything that does not depend on the frame is done when the Dreamer is made: the network
+is loaded (once per process, see :mod:`inceptionism.models.cache`), its inference copy
+built, the names in the objective checked, the guide's features extracted, the mask read
+and the memory one step costs per pixel measured. What depends on the frame's size (the
+tile plan and schedule, the mask at that size, neurons placed in pixels) is made on the
+first frame of each size and kept. A still, a zoom, a video segment or a web job all dream
+through one.
+
+>>> from inceptionism.io.images import sample_path
+>>> dreamer = Dreamer(DreamSettings(octaves=2, steps=2, max_size=160))
+>>> frame = dreamer(sample_path(), seed=1)
+>>> tuple(frame.pixels.shape), frame.seed, frame.losses[-1] > frame.losses[0]
+((1, 3, 106, 160), 1, True)
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from inceptionism.checks import check_generator
+from inceptionism.engine.ascent import ascend
+from inceptionism.engine.filters import gaussian_blur
+from inceptionism.engine.memory import activation_bytes_per_pixel, plan_tiles
+from inceptionism.engine.options import OPTIONS, SIDE_LIMIT
+from inceptionism.engine.parameterization import FourierImage
+from inceptionism.engine.pixels import keep_chroma, resize
+from inceptionism.engine.progress import ProgressCallback
+from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision
+from inceptionism.engine.schedule import Schedule, check_size, check_tile
+from inceptionism.engine.settings import DreamSettings
+from inceptionism.engine.visualize import visualize
+from inceptionism.errors import ImageError, InvalidParameterError
+from inceptionism.io.images import ImageInput, LoadedImage, load_image, to_tensor
+from inceptionism.models import cache
+from inceptionism.models.network import Network
+from inceptionism.models.registry import shared_model
+from inceptionism.objectives import Objective, guided, parse_class_spec, split_layer_spec, total
+from inceptionism.objectives.specs import parse_layer_spec
+
+logger = logging.getLogger(__name__)
+
+GUIDE_MAX_SIZE = 512
+MASK_FEATHER = 0.01  # feather width as a fraction of the long side
+NOISE_GREY, NOISE_SPREAD = 100.0, 16.0  # plain noise: grey with a little uniform noise (the 2015 notebook)
+FOURIER_DECAY = 1.5  # lucid uses 1.0; measured: banana from noise top-1 for 20 of 20 seeds, not 16
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """How a frame's gradient is computed: whole (``tile=None``) or in tiles, ``batch`` per pass."""
+
+    tile: int | None
+    batch: int = 1
+
+
+@dataclass
+class DreamFrame:
+    """One dreamed frame, its tensors on the Dreamer's device.
+
+    Attributes:
+        pixels: the dream, ``(1, 3, H, W)`` float RGB in 0..255.
+        source: what was dreamed from, ``(1, 3, H, W)`` RGB in 0..255 (the frame, or the noise).
+        losses: objective value at every step, in order.
+        seed: the seed the frame was dreamed with (``None`` if a generator was given).
+        plan: how the gradient was computed.
+    """
+
+    pixels: Tensor
+    source: Tensor = field(repr=False)
+    losses: list[float] = field(repr=False)
+    seed: int | None
+    plan: TilePlan
+
+    @property
+    def detail(self) -> Tensor:
+        """What the dream added, ``pixels - source``: carry it into the next frame."""
+        return self.pixels - self.source.float()
+
+
+class Dreamer:
+    """Dream frames with fixed settings, paying the setup once.
+
+    Args:
+        settings: the options (the defaults if ``None``).
+        model: a network to use instead of loading ``settings.model``.
+        objective: an objective object to dream, added to the settings' layers and classes.
+        guide: make the layers look like this image's features (a path, image, array, or
+            ``(1, 3, H, W)`` pixels).
+        mask: white dreams, black stays (a path, image, array, or ``(1, 1, H, W)`` tensor in
+            0..1); resized to each frame.
+
+    Raises:
+        InceptionismError: for a bad name, channel, class, tile, device or image, before
+            any frame is dreamed.
+    """
+
+    def __init__(
+        self,
+        settings: DreamSettings | None = None,
+        *,
+        model: Network | None = None,
+        objective: Objective | None = None,
+        guide: ImageInput | Tensor | None = None,
+        mask: ImageInput | Tensor | None = None,
+    ) -> None:
+        settings = settings or DreamSettings()
+        if not isinstance(settings, DreamSettings):
+            raise InvalidParameterError(f"settings must be DreamSettings, got {type(settings).__name__}")
+        if settings.noise is not None and mask is not None:
+            raise InvalidParameterError("mask and keep_colors work on an input image; noise has none", argument="mask")
+        if objective is not None and not isinstance(objective, Objective):
+            raise InvalidParameterError(f"objective must be an Objective, got {type(objective).__name__}")
+        self.settings = settings
+        self.device = resolve_device(settings.device)
+        self.precision = resolve_precision(settings.precision, self.device)
+        weights = None if settings.weights == "random" else settings.weights
+        self.net = model if model is not None else shared_model(settings.model, weights=weights)
+        self._layer_specs = list(settings.layers or ([] if settings.classes or objective else [self.net.default_layer]))
+        self._check_names()  # before any image is read: a typo fails at once
+        check_tile(self.net, settings.tile)
+        self._classes = [parse_class_spec(spec, self.net.labels) for spec in settings.classes]
+        self._guide_terms = None if guide is None else self._guided(guide, objective)
+        if objective is not None:
+            objective.validate(self.net)
+        self._custom = objective
+        self._positioned = any(split_layer_spec(spec)[2] is not None for spec in self._layer_specs)
+        self._objectives: dict[tuple[int, int], Objective] = {}
+        redirect = self._positioned or (objective is not None and objective.needs_whole_image)
+        self.fast = cache.inference_copy(
+            self.net, self.device, dtype=autocast_dtype(self.precision), redirect_relu=redirect
+        )
+        self._mask = None if mask is None else self._mask_values(mask)
+        self._masks: dict[tuple[int, int], Tensor] = {}
+        self._plans: dict[tuple[int, int], tuple[TilePlan, Schedule]] = {}
+        self._bytes_per_pixel: float | None = None
+
+    @property
+    def layer_specs(self) -> list[str]:
+        """The layer specs dreamed (the model's default layer if neither layers nor classes were given)."""
+        return list(self._layer_specs)
+
+    @property
+    def class_specs(self) -> list[str]:
+        """The class specs dreamed, each class by its label (``"954=2"`` is ``"banana=2"``)."""
+        return [str(term).removeprefix("class ") for term in self._classes]
+
+    def objective(self, size: tuple[int, int]) -> Objective:
+        """The objective for a frame of ``size`` ``(width, height)`` (neurons are placed in pixels)."""
+        key = size if self._positioned else (0, 0)
+        if key not in self._objectives:
+            terms = list(self._classes)
+            if self._guide_terms is not None:
+                terms.extend(self._guide_terms)
+            elif self._layer_specs:
+                terms.append(total(parse_layer_spec(spec, image_size=size) for spec in self._layer_specs))
+            if self._custom is not None:
+                terms.append(self._custom)
+            built = total(terms)
+            built.validate(self.net)
+            self._objectives[key] = built
+        return self._objectives[key]
+
+    def plan(self, size: tuple[int, int]) -> tuple[TilePlan, Schedule]:
+        """The tile plan and engine schedule for a frame of ``size`` ``(width, height)``."""
+        if size not in self._plans:
+            width, height = size
+            if self._bytes_per_pixel is None:  # measured once: it depends on the layers, not the size
+                self._bytes_per_pixel = activation_bytes_per_pixel(
+                    self.fast, self.objective(size), device=self.device, precision=self.precision
+                )
+            settings = self.settings
+            tile, batch = plan_tiles(
+                self._bytes_per_pixel,
+                height,
+                width,
+                budget=settings.memory_budget * 2**20,
+                tile=settings.tile,
+                min_size=self.net.min_size,
+            )
+            if settings.tile is None and tile is not None:
+                logger.info("tiling %dx%d into %d px tiles, %d per batch (memory budget %d MB)",
+                            width, height, tile, batch, settings.memory_budget)  # fmt: skip
+            schedule = settings.schedule(tile=tile, tile_batch=batch)
+            check_size(self.net, schedule, height, width)
+            self._plans[size] = (TilePlan(tile, batch), schedule)
+        return self._plans[size]
+
+    def __call__(
+        self,
+        frame: Tensor | ImageInput | None = None,
+        *,
+        detail: Tensor | None = None,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        callback: ProgressCallback | None = None,
+        index: int = 0,
+    ) -> DreamFrame:
+        """Dream one frame.
+
+        Args:
+            frame: ``(1, 3, H, W)`` RGB pixels in 0..255 (uint8 or float, any device), or a
+                path, PIL image or array (read and scaled to ``max_size``); ``None`` when
+                the settings dream from noise.
+            detail: ``(1, 3, h, w)`` detail dreamed before (a previous frame's
+                :attr:`DreamFrame.detail`, moved or warped) to go on from.
+            seed: the seed of this frame; default: the settings' seed, else one is drawn.
+            generator: a CPU generator to draw from instead of a seed.
+            callback: called with a :class:`~inceptionism.engine.progress.Progress` after every
+                step; returning ``True`` stops with :class:`~inceptionism.engine.progress.Cancelled`.
+            index: the frame index the progress reports.
+
+        Returns:
+            The dreamed frame, on the Dreamer's device.
+        """
+        if generator is None:
+            seed = seed if seed is not None else self.settings.seed
+            if seed is None:
+                seed = secrets.randbelow(2**31)
+            OPTIONS["seed"].check("seed", seed)
+            generator = torch.Generator().manual_seed(seed)
+        else:
+            check_generator(generator)
+            seed = None
+        mode = self.settings.mode
+        if mode == "image":
+            pixels = self._pixels_of(frame)
+        elif frame is not None:
+            raise InvalidParameterError("give an input image or noise, not both")
+        elif mode == "fourier":
+            return self._visualize(generator, seed, callback, index)
+        else:
+            pixels = self._noise(generator)
+        height, width = pixels.shape[-2:]
+        plan, schedule = self.plan((width, height))
+        mask = self._fitted_mask((width, height))
+        if detail is not None:
+            detail = detail.to(self.device, torch.float32)
+        dreamed, losses = ascend(
+            self.fast,
+            pixels,
+            self.objective((width, height)),
+            schedule,
+            generator=generator,
+            precision=self.precision,
+            mask=mask,
+            detail=detail,
+            callback=callback,
+            frame=index,
+        )
+        if self.settings.keep_colors:
+            dreamed = keep_chroma(dreamed, pixels)
+        return DreamFrame(pixels=dreamed, source=pixels, losses=losses, seed=seed, plan=plan)
+
+    def load(self, image: ImageInput) -> LoadedImage:
+        """Read ``image`` as the Dreamer would dream it: RGB, scaled down to ``max_size``."""
+        return load_image(image, max_size=self.settings.max_size)
+
+    # Setup, done once.
+
+    def _check_names(self) -> None:
+        for spec in self._layer_specs:
+            name, channels, _, _ = split_layer_spec(spec)
+            # A neuron's position needs the frame size; its layer and channel are checked now.
+            parse_layer_spec(f"{name}:{','.join(map(str, channels))}" if channels else name).validate(self.net)
+        for spec in self.settings.classes:
+            parse_class_spec(spec, self.net.labels).validate(self.net)
+
+    def _guided(self, guide: ImageInput | Tensor, objective: Objective | None) -> list[Objective]:
+        """One guided term per layer: its features matched to the guide's, extracted now."""
+        if objective is not None:
+            raise InvalidParameterError("a guide works on layer names, not on objectives", argument="guide")
+        if not self._layer_specs:
+            raise InvalidParameterError("a guide needs layers to match on (give layers)", argument="guide")
+        specs = []
+        for spec in self._layer_specs:
+            name, channels, at, weight = split_layer_spec(spec)
+            if channels is not None or at is not None:
+                raise InvalidParameterError(
+                    f"a guide matches whole layers; drop the channels from {spec!r}", argument="layers"
+                )
+            specs.append((name, weight))
+        pixels = guide if isinstance(guide, Tensor) else to_tensor(load_image(guide, max_size=GUIDE_MAX_SIZE).image)
+        if min(pixels.shape[-2:]) < self.net.min_size:
+            raise ImageError(
+                f"guide image is {pixels.shape[-1]}x{pixels.shape[-2]} px, too small for {self.net.name}",
+                argument="guide",
+            )
+        with torch.no_grad(), self.net.tap([name for name, _ in specs]) as extract:
+            features = extract(pixels.float().to(next(self.net.parameters()).device))
+        return [guided(name, features[name][0].flatten(1).to(self.device), weight=weight) for name, weight in specs]
+
+    def _mask_values(self, mask: ImageInput | Tensor) -> Tensor:
+        if isinstance(mask, Tensor):
+            values = mask.float().reshape(1, 1, *mask.shape[-2:])
+        else:
+            grey = load_image(mask).image.convert("L").convert("RGB")
+            values = to_tensor(grey)[:, :1] / 255.0
+        return values.to(self.device)
+
+    # Per frame size, made once and kept.
+
+    def _fitted_mask(self, size: tuple[int, int]) -> Tensor | None:
+        """The mask as ``(1, 1, H, W)`` in 0..1 at ``size``, feathered inside its white parts."""
+        if self._mask is None:
+            return None
+        if size not in self._masks:
+            values = self._mask
+            width, height = size
+            if tuple(values.shape[-2:]) != (height, width):
+                logger.info("resized the mask from %dx%d to %dx%d to fit the image", *values.shape[:-3:-1], *size)
+                values = resize(values, (height, width))
+            # Feather only inwards: black stays exactly black, white edges fade in.
+            self._masks[size] = torch.minimum(values, gaussian_blur(values, MASK_FEATHER * max(size)))
+        return self._masks[size]
+
+    # Per frame.
+
+    def _pixels_of(self, frame: Tensor | ImageInput | None) -> Tensor:
+        if frame is None:
+            raise InvalidParameterError("give a frame to dream (pixels, an image or a path)")
+        if isinstance(frame, Tensor):
+            if frame.dim() != 4 or frame.shape[:2] != (1, 3):
+                raise ImageError(f"a frame tensor must be (1, 3, H, W) RGB, got shape {tuple(frame.shape)}")
+            if max(frame.shape[-2:]) > SIDE_LIMIT:
+                raise ImageError(
+                    f"frame is {frame.shape[-1]}x{frame.shape[-2]} px, over the {SIDE_LIMIT} px limit on a side"
+                )
+            return frame.to(self.device)
+        return to_tensor(self.load(frame).image, dtype=torch.uint8).to(self.device)
+
+    def _noise(self, generator: torch.Generator) -> Tensor:
+        width, height = self.settings.noise
+        values = NOISE_GREY + NOISE_SPREAD * torch.rand(1, 3, height, width, generator=generator)
+        return values.round_().to(torch.uint8).to(self.device)  # the levels of an 8-bit image
+
+    def _visualize(
+        self, generator: torch.Generator, seed: int | None, callback: ProgressCallback | None, index: int
+    ) -> DreamFrame:
+        width, height = self.settings.noise
+        if min(width, height) < self.net.min_size:
+            raise ImageError(
+                f"noise is {width}x{height} px, too small for {self.net.name}: "
+                f"it needs at least {self.net.min_size}x{self.net.min_size} px",
+                argument="noise",
+            )
+        image = FourierImage(height, width, generator=generator, decay_power=FOURIER_DECAY).to(self.device)
+        with torch.no_grad():
+            source = image().round().clamp_(0, 255)
+        pixels, losses = visualize(
+            self.fast,
+            self.objective((width, height)),
+            image,
+            steps=self.settings.steps,
+            lr=self.settings.lr,
+            generator=generator,
+            precision=self.precision,
+            callback=callback,
+            frame=index,
+        )
+        return DreamFrame(pixels=pixels, source=source, losses=losses, seed=seed, plan=TilePlan(None))

@@ -1,0 +1,1 @@
+"""Reading and writing: images with their parameters (``images``), files written atomically (``files``)."""

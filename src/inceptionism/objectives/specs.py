@@ -1,0 +1,161 @@
+"""Objectives written as text: layer specs ``name[:channels][@x,y][=weight]`` and class specs.
+
+``fire7`` is the mean squared activation of the whole layer; ``fire7:12`` only channel 12;
+``fire7:3,12,40=2`` three channels with weight 2; ``fire7:0-15`` a range;
+``fire7:12@200,150`` one neuron: channel 12 at the layer position that sees pixel
+(200, 150) of the image.
+
+>>> objective = as_objective(["fire7:3,12=2", "fire5"])
+>>> str(objective), sorted(objective.layers)
+('fire7:3,12=2 + fire5', ['fire5', 'fire7'])
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+
+from inceptionism.errors import InvalidParameterError, UnknownNameError, closest
+from inceptionism.objectives.base import Objective, total
+from inceptionism.objectives.terms import class_logit, layer, neuron
+
+CHANNEL_LIMIT = 65536
+"""Channels a spec may name, and the highest channel index + 1 (no network has more)."""
+_SPEC = re.compile(r"^(?P<name>[^:=@]+?)(?::(?P<channels>[^=@]*))?(?:@(?P<at>[^=]*))?(?:=(?P<weight>.*))?$")
+_SPEC_HELP = (
+    "use name[:channels][@x,y][=weight], e.g. fire7, fire7:12, fire7:3,12,40=2, fire7:0-15=0.5 or fire7:12@100,80"
+)
+
+
+def _weight(spec: str, text: str, form: str) -> float:
+    try:
+        weight = float(text)
+    except ValueError:
+        raise InvalidParameterError(f"bad weight in {form} {spec!r}: {_help(form)}") from None
+    if not math.isfinite(weight):
+        raise InvalidParameterError(f"bad weight in {form} {spec!r}: it must be a finite number, got {text.strip()}")
+    return weight
+
+
+def _help(form: str) -> str:
+    return _SPEC_HELP if form == "layer spec" else "use NAME[=weight], e.g. banana=2"
+
+
+def split_class_spec(spec: str) -> tuple[str, float]:
+    """Split ``"banana=2"`` into ``("banana", 2.0)``; the name is looked up later.
+
+    >>> split_class_spec("Granny Smith")
+    ('Granny Smith', 1.0)
+    """
+    name, equals, weight_text = spec.rpartition("=") if "=" in spec else (spec, "", "")
+    return name.strip(), _weight(spec, weight_text, "class spec") if equals else 1.0
+
+
+def parse_class_spec(spec: str, labels: Sequence[str]) -> Objective:
+    """Turn ``"banana"``, ``"Banana=2"`` or ``"954=0.5"`` into :func:`class_logit`.
+
+    Names match case-insensitively; an unknown name fails with the closest labels.
+
+    >>> from inceptionism.models import imagenet_classes
+    >>> str(parse_class_spec("Granny Smith=2", imagenet_classes()))
+    'class Granny Smith=2'
+    """
+    name, weight = split_class_spec(spec)
+    if name.isascii() and name.isdigit():
+        index = int(name)
+        if index >= len(labels):
+            raise InvalidParameterError(f"class {index} does not exist: there are classes 0..{len(labels) - 1}")
+        return class_logit(index, weight=weight, label=labels[index])
+    lowered = [label.lower() for label in labels]
+    if name.lower() not in lowered:
+        close = closest(name.lower(), lowered)
+        hint = f"; did you mean {', '.join(labels[lowered.index(c)] for c in close)}?" if close else ""
+        raise UnknownNameError(f"unknown class {name!r}{hint} (list them with: inceptionism classes)")
+    index = lowered.index(name.lower())
+    return class_logit(index, weight=weight, label=labels[index])
+
+
+def split_layer_spec(spec: str) -> tuple[str, list[int] | None, tuple[int, int] | None, float]:
+    """Split ``"fire7:12@100,80=2"`` into ``("fire7", [12], (100, 80), 2.0)``.
+
+    >>> split_layer_spec("fire7:0-2=0.5")
+    ('fire7', [0, 1, 2], None, 0.5)
+    """
+    match = _SPEC.match(spec.strip())
+    if not match or not match["name"].strip():
+        raise InvalidParameterError(f"bad layer spec {spec!r}: {_SPEC_HELP}")
+    channels = _parse_channels(spec, match["channels"]) if match["channels"] is not None else None
+    weight = _weight(spec, match["weight"], "layer spec") if match["weight"] is not None else 1.0
+    at = None
+    if match["at"] is not None:
+        try:
+            x, y = (int(part) for part in match["at"].split(","))
+        except ValueError:
+            raise InvalidParameterError(f"bad position in layer spec {spec!r}: {_SPEC_HELP}") from None
+        at = (x, y)
+        if not channels or len(channels) != 1:
+            name = match["name"].strip()
+            raise InvalidParameterError(f"a neuron needs exactly one channel, e.g. {name}:12@100,80; got {spec!r}")
+    return match["name"].strip(), channels, at, weight
+
+
+def parse_layer_spec(spec: str, *, image_size: tuple[int, int] | None = None) -> Objective:
+    """Turn ``"fire7:3,12,40=2"`` into :func:`layer` ``("fire7", [3, 12, 40], weight=2)``.
+
+    ``"fire7:12@200,150"`` becomes a :func:`neuron` at pixel (200, 150) of an image of
+    ``image_size`` ``(width, height)``.
+
+    Raises:
+        InvalidParameterError: naming the spec and the accepted form.
+    """
+    name, channels, at, weight = split_layer_spec(spec)
+    if at is None or channels is None:
+        return layer(name, channels, weight=weight)
+    if image_size is None:
+        raise InvalidParameterError(f"the neuron {spec!r} needs the image size to place @{at[0]},{at[1]}")
+    (x, y), (width, height) = at, image_size
+    if not (0 <= x < width and 0 <= y < height):
+        raise InvalidParameterError(
+            f"neuron position @{x},{y} is outside the {width}x{height} image; use 0..{width - 1},0..{height - 1}"
+        )
+    return neuron(name, channels[0], at=((x + 0.5) / width, (y + 0.5) / height), weight=weight, label=f"{x},{y}")
+
+
+def _parse_channels(spec: str, text: str) -> list[int]:
+    channels: list[int] = []
+    try:
+        for part in text.split(","):
+            first, dash, last = part.strip().partition("-")
+            low, high = (int(first), int(last)) if dash else (int(first), int(first))
+            if high < low:
+                raise ValueError
+            if high >= CHANNEL_LIMIT or len(channels) + high - low >= CHANNEL_LIMIT:
+                raise InvalidParameterError(
+                    f"too many channels in layer spec {spec!r}: channels are 0..{CHANNEL_LIMIT - 1}, "
+                    f"at most {CHANNEL_LIMIT} of them"
+                )
+            channels.extend(range(low, high + 1))
+    except ValueError:
+        raise InvalidParameterError(f"bad channels in layer spec {spec!r}: {_SPEC_HELP}") from None
+    return channels
+
+
+def as_objective(
+    value: str | Objective | Iterable[str | Objective], *, image_size: tuple[int, int] | None = None
+) -> Objective:
+    """Make an objective from a spec string, an objective, or a list of either (summed).
+
+    ``image_size`` ``(width, height)`` places neurons given in pixels (``fire7:12@200,150``).
+
+    >>> str(as_objective("fire7:12"))
+    'fire7:12'
+    """
+    if isinstance(value, Objective):
+        return value
+    if isinstance(value, str):
+        return parse_layer_spec(value, image_size=image_size)
+    parts = [as_objective(item, image_size=image_size) for item in value]
+    if not parts:
+        raise InvalidParameterError("layers is empty; give at least one layer, e.g. fire7")
+    return total(parts)

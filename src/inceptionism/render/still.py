@@ -1,0 +1,159 @@
+"""Dream a still image: the Python API behind ``inceptionism dream``.
+
+A thin user of the engine: settings, a :class:`~inceptionism.engine.dreamer.Dreamer`, one
+frame, and the result as a PIL image with every parameter recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from inceptionism._version import __version__
+from inceptionism.engine.dreamer import Dreamer, DreamFrame
+from inceptionism.engine.progress import ProgressCallback
+from inceptionism.engine.settings import DreamSettings, check_names
+from inceptionism.errors import InvalidParameterError
+from inceptionism.io.images import ImageInput, LoadedImage, sample_path, to_image
+from inceptionism.models.network import Network
+from inceptionism.objectives import Objective, total
+
+
+@dataclass
+class DreamResult:
+    """What :func:`dream` returns.
+
+    Attributes:
+        image: the dreamed RGB image.
+        params: every parameter used (JSON-safe): the settings' :meth:`~DreamSettings.to_dict`,
+            the seed drawn if none was given, and what the run recorded beside them
+            (``version``, ``input``, ``size``, ``guide``, ``mask``, and ``run``: the device,
+            precision and tile plan it ran with).
+        losses: objective value at every step, in order.
+        source: the input as it was dreamed (after conversion and scaling), or the starting noise.
+        settings: the settings dreamed with, the seed filled in: ``dream(image, settings=...)``
+            dreams the same again.
+    """
+
+    image: Image.Image
+    params: dict[str, Any]
+    losses: list[float] = field(repr=False)
+    source: LoadedImage = field(repr=False)
+    settings: DreamSettings = field(repr=False)
+
+
+def dream(
+    image: ImageInput | None = None,
+    *,
+    settings: DreamSettings | None = None,
+    model: str | Network | None = None,
+    layers: Sequence[str | Objective] | str | Objective | None = None,
+    guide: ImageInput | None = None,
+    mask: ImageInput | None = None,
+    callback: ProgressCallback | None = None,
+    **options: Any,
+) -> DreamResult:
+    """DeepDream ``image``: make the chosen layers or classes fire harder by changing its pixels.
+
+    Every option of :class:`~inceptionism.engine.settings.DreamSettings` is a keyword here
+    (``preset``, ``octaves``, ``steps``, ``classes``, ``noise``, ``seed``...; ``inceptionism
+    dream --help`` lists them with their defaults and bounds). Options left out or ``None``
+    take the preset's value, else the default. To dream again with a result's parameters:
+    ``dream(image, settings=DreamSettings.from_dict(result.params))``.
+
+    Args:
+        image: a path, PIL image or array; ``None`` dreams the bundled sample photo (or
+            noise, when the settings say so).
+        settings: settings to start from; ``options`` given override them.
+        model: a registry name (see :func:`~inceptionism.models.list_models`) or a network.
+        layers: layer specs like ``"fire7:3,12=2"`` or ``"fire7:12@100,80"`` (a neuron at a
+            pixel), or objectives; summed. Without layers or classes: the model's default layer.
+        guide: make the chosen layers look like this image's features instead of stronger.
+        mask: white dreams, black stays, grey in between (any image, resized to fit).
+        callback: called with a :class:`~inceptionism.engine.progress.Progress` after every
+            step; returning ``True`` stops the dream with
+            :class:`~inceptionism.engine.progress.Cancelled`.
+        **options: any other setting; an unknown name is refused with a suggestion.
+
+    Returns:
+        The image, the parameters used and the objective per step.
+
+    >>> result = dream(octaves=2, steps=2, seed=1, max_size=160)
+    >>> result.image.size, result.params["layers"], result.params["seed"]
+    ((160, 106), ['fire7'], 1)
+    """
+    check_names(options, "dream()")
+    specs, objects = _split_layers(layers)
+    net = model if isinstance(model, Network) else None
+    given = {**options, "layers": specs or None, "model": model}
+    if net is not None:
+        given.update(model=net.name, weights=net.weights)
+    settings = DreamSettings.create(**given) if settings is None else settings.updated(**given)
+    objective = total(objects) if objects else None
+    dreamer = Dreamer(settings, model=net, objective=objective, guide=guide, mask=mask)
+    if settings.mode == "image":
+        source = dreamer.load(sample_path() if image is None else image)
+        frame = dreamer(source.image, callback=callback)
+    elif image is not None:
+        raise InvalidParameterError("give an input image or noise, not both", argument="noise")
+    else:
+        frame = dreamer(callback=callback)
+        source = LoadedImage(image=to_image(frame.source), name=None, original_size=settings.noise)
+    used = settings.replace(
+        seed=frame.seed, layers=dreamer.layer_specs if not objective else specs, classes=dreamer.class_specs
+    )
+    result = to_image(frame.pixels)
+    return DreamResult(
+        image=result,
+        params=_record(used, frame, source, dreamer, guide=guide, mask=mask, objective=objective),
+        losses=frame.losses,
+        source=source,
+        settings=used,
+    )
+
+
+def _split_layers(
+    layers: Sequence[str | Objective] | str | Objective | None,
+) -> tuple[list[str], list[Objective]]:
+    """Spec strings (settings, recorded) apart from objective objects (Python only)."""
+    items = [layers] if isinstance(layers, (str, Objective)) else list(layers or [])
+    return [i for i in items if not isinstance(i, Objective)], [i for i in items if isinstance(i, Objective)]
+
+
+def _record(
+    settings: DreamSettings,
+    frame: DreamFrame,
+    source: LoadedImage,
+    dreamer: Dreamer,
+    *,
+    guide: ImageInput | None,
+    mask: ImageInput | None,
+    objective: Objective | None,
+) -> dict[str, Any]:
+    """The settings, and what the run records beside them (information, not options)."""
+    height, width = frame.pixels.shape[-2:]
+    extra = {
+        "version": __version__,
+        "input": os.path.basename(source.name) if source.name and settings.noise is None else None,
+        "size": [width, height],
+        "guide": _name_of(guide),
+        "mask": _name_of(mask),
+        "objective": None if objective is None else str(objective),
+        "run": {
+            "device": dreamer.device.type,
+            "precision": dreamer.precision,
+            "tile": frame.plan.tile,
+            "tile_batch": frame.plan.batch,
+        },
+    }
+    return {**settings.to_dict(), **{key: value for key, value in extra.items() if value is not None}}
+
+
+def _name_of(value: ImageInput | None) -> str | None:
+    if value is None:
+        return None
+    return os.path.basename(os.fspath(value)) if isinstance(value, (str, os.PathLike)) else "(in memory)"
