@@ -34,7 +34,9 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
 import inceptionism
-from inceptionism.engine import Schedule, resize
+from inceptionism.engine import Dreamer, DreamSettings, Schedule, resize
+from inceptionism.engine import dreamer as dreamer_module
+from inceptionism.engine.ascent import ascend as engine_ascend
 from inceptionism.engine.runtime import keep_freed_memory, resolve_device, resolve_precision
 from inceptionism.io.images import to_tensor
 from inceptionism.models import get_model
@@ -124,6 +126,57 @@ def timed(function, *args, **kwargs) -> float:
     return time.perf_counter() - start
 
 
+FRAME_SIZE = (640, 360)
+
+
+def fixed_cost(repeats: int) -> None:
+    """What a call costs beyond the ascent, per 640x360 frame: through one Dreamer, and one dream() per frame.
+
+    The engine's ``ascend`` is timed inside each call (wrapped where the Dreamer calls it), so the
+    fixed cost (the call's time less its ascent's) is measured in the same run and is not lost in
+    the noise between runs. Medians over ``repeats`` frames of each kind, alternating.
+    """
+    frame = Image.open(PHOTO).convert("RGB").resize(FRAME_SIZE, Image.Resampling.LANCZOS)
+    pixels = to_tensor(frame, dtype=torch.uint8)
+    ascents: list[float] = []
+
+    def timed_ascend(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return engine_ascend(*args, **kwargs)
+        finally:
+            ascents.append(time.perf_counter() - start)
+
+    dreamer_module.ascend = timed_ascend
+    print(f"\nfixed cost per frame ({FRAME_SIZE[0]}x{FRAME_SIZE[1]}, classic schedule, median of {repeats})")
+    print(f"{'model':<14} {'frame s':>8} {'Dreamer ms':>11} {'share':>7} {'dream() ms':>11} {'share':>7}")
+    try:
+        for model, layer, weights in CASES:
+            settings = DreamSettings(
+                model=model, weights=weights or "random", layers=(layer,), seed=0, device="cpu", **SETTINGS
+            )
+            dreamer = Dreamer(settings)
+            calls = {"Dreamer": lambda dreamer=dreamer: dreamer(pixels, seed=0)}
+            calls["dream()"] = lambda settings=settings: inceptionism.dream(frame, settings=settings)
+            for call in calls.values():  # warm-up
+                call()
+            fixed: dict[str, list[float]] = {name: [] for name in calls}
+            frames: list[float] = []
+            for _ in range(repeats):
+                for name, call in calls.items():
+                    total = timed(call)
+                    fixed[name].append(total - ascents[-1])
+                    frames.append(total)
+            frame_s = statistics.median(frames)
+            ours, per_call = (statistics.median(fixed[name]) for name in ("Dreamer", "dream()"))
+            print(
+                f"{model:<14} {frame_s:8.3f} {ours * 1000:11.1f} {ours / frame_s:7.2%} "
+                f"{per_call * 1000:11.1f} {per_call / frame_s:7.2%}"
+            )
+    finally:
+        dreamer_module.ascend = engine_ascend
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each implementation")
@@ -136,7 +189,12 @@ def main() -> None:
         action="store_true",
         help="tune glibc's allocator first, as the inceptionism command does (all three loops share it)",
     )
+    parser.add_argument("--fixed-cost-only", action="store_true", help="only the fixed cost per frame")
     args = parser.parse_args()
+    print(f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
+    if args.fixed_cost_only:
+        fixed_cost(args.repeats)
+        return
     if args.keep_freed_memory:
         keep_freed_memory()
     width, height = map(int, args.size.split("x"))
@@ -186,6 +244,7 @@ def main() -> None:
                 f"{rate / peaks[precision]:8.0%} {memory:8.0f} {plain_s:8.2f} {plain_s / seconds:8.2f}x "
                 f"{cut_s:11.2f} {cut_s / seconds:8.2f}x"
             )
+    fixed_cost(args.repeats)
     if args.compile:
         compile_check(pixels, precision)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import weakref
 from dataclasses import dataclass, field
 
 import torch
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 GUIDE_MAX_SIZE = 512
 MASK_FEATHER = 0.01  # feather width as a fraction of the long side
 NOISE_GREY, NOISE_SPREAD = 100.0, 16.0  # plain noise: grey with a little uniform noise (the 2015 notebook)
+# Measured memory per pixel, kept with the cached inference copy it was measured on (and freed with it).
+_MEASURED: weakref.WeakKeyDictionary[Network, dict[tuple[str, str], float]] = weakref.WeakKeyDictionary()
 FOURIER_DECAY = 1.5  # lucid uses 1.0; measured: banana from noise top-1 for 20 of 20 seeds, not 16
 
 
@@ -171,10 +174,8 @@ class Dreamer:
         """The tile plan and engine schedule for a frame of ``size`` ``(width, height)``."""
         if size not in self._plans:
             width, height = size
-            if self._bytes_per_pixel is None:  # measured once: it depends on the layers, not the size
-                self._bytes_per_pixel = activation_bytes_per_pixel(
-                    self.fast, self.objective(size), device=self.device, precision=self.precision
-                )
+            if self._bytes_per_pixel is None:  # it depends on the layers, not the size
+                self._bytes_per_pixel = self._measured_bytes_per_pixel(self.objective(size))
             settings = self.settings
             tile, batch = plan_tiles(
                 self._bytes_per_pixel,
@@ -303,6 +304,16 @@ class Dreamer:
             grey = load_image(mask).image.convert("L").convert("RGB")
             values = to_tensor(grey)[:, :1] / 255.0
         return values.to(self.device)
+
+    def _measured_bytes_per_pixel(self, objective: Objective) -> float:
+        """The memory one step costs per pixel, measured once per network copy, objective and precision."""
+        measured = _MEASURED.setdefault(self.fast, {})
+        key = (str(objective), self.precision)
+        if key not in measured:
+            measured[key] = activation_bytes_per_pixel(
+                self.fast, objective, device=self.device, precision=self.precision
+            )
+        return measured[key]
 
     # Per frame size, made once and kept.
 
