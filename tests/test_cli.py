@@ -5,6 +5,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -321,3 +322,46 @@ def test_fractal_noise_preset_writes_noise_dream(tmp_path, monkeypatch):
         1.5,
     )
     assert "input" not in params
+
+
+def pixels(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+def test_from_image_dreams_the_same_pixels_and_flags_override_it(tmp_path, coffee):
+    first = tmp_path / "first.png"
+    assert (
+        run("dream", "-o", first, "-q", "--layer", "fire5", "--jitter", "8", "--lap-levels", "2", *SMALL).exit_code == 0
+    )
+    again = tmp_path / "again.png"
+    assert run("dream", "-o", again, "-q", "--from", first).exit_code == 0
+    assert np.array_equal(pixels(again), pixels(first))
+    assert read_metadata(again) == read_metadata(first)
+    changed = tmp_path / "changed.png"
+    assert run("dream", "-o", changed, "-q", "--from", first, "--steps", "1").exit_code == 0
+    params = read_metadata(changed)
+    assert (params["steps"], params["seed"], params["layers"], params["jitter"], params["lap_levels"]) == (
+        1, 1, ["fire5"], 8, 2,
+    )  # fmt: skip
+    assert not np.array_equal(pixels(changed), pixels(first))
+    other = tmp_path / "other.png"
+    assert run("dream", coffee, "-o", other, "-q", "--from", first).exit_code == 0
+    assert (read_metadata(other)["input"], read_metadata(other)["size"]) == ("coffee.jpg", [160, 107])
+
+
+def test_from_image_errors_are_one_line(tmp_path, coffee):
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (32, 32)).save(plain)
+    result = run("dream", "-o", tmp_path / "x.png", "--from", plain)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {plain} holds no inceptionism parameters to dream with (--from)\n",
+    )
+    guided = tmp_path / "guided.png"
+    assert run("dream", "-o", guided, "-q", "--guide", coffee, *SMALL).exit_code == 0
+    result = run("dream", "-o", tmp_path / "x.png", "--from", guided)
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: {guided} was dreamed with a guide (coffee.jpg); give it again with --guide FILE\n",
+    )  # fmt: skip
+    assert run("dream", "-o", tmp_path / "y.png", "-q", "--from", guided, "--guide", coffee).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guided.png", "plain.png", "y.png"]

@@ -16,7 +16,8 @@ from inceptionism.errors import InceptionismError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-FLAGS = {**{name: option.flag for name, option in OPTIONS.items()}, "guide": "--guide", "mask": "--mask"}
+FLAGS = {name: option.flag for name, option in OPTIONS.items()}
+FLAGS.update(guide="--guide", mask="--mask", **{"from": "--from"})
 """The flag of each library argument, named in error messages."""
 
 

@@ -217,6 +217,11 @@ def check_names(options: Mapping[str, Any], where: str) -> None:
     inceptionism.errors.InvalidParameterError: dream() got an unknown option 'octave'; did you mean 'octaves'?
     """
     for name in options:
+        if name in RECORD_ONLY:
+            raise InvalidParameterError(
+                f"{where} got {name!r}, which a dream records as information, not an option; to dream with "
+                "recorded parameters, pass settings=DreamSettings.from_dict(params)"
+            )
         if name not in OPTIONS:
             close = closest(str(name), list(OPTIONS), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
