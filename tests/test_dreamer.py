@@ -169,3 +169,15 @@ def test_a_weights_file_is_cached_by_its_content(tmp_path, tiny_net):
     state["conv10.weight"] = state["conv10.weight"] + 1
     torch.save(state, path)
     assert shared_model("squeezenet1_1", weights=path) is not first  # changed on disk: loaded again
+
+
+def test_fourier_noise_is_bounded_by_the_memory_budget(tiny_net):
+    dreamer = Dreamer(DreamSettings(noise=(128, 128), memory_budget=1, steps=1, precision="fp32"), model=tiny_net)
+    with pytest.raises(InvalidParameterError) as info:
+        dreamer(seed=0)
+    assert str(info.value).startswith(
+        "Fourier noise of 128x128 needs about 6 MB a step, over the memory budget of 1 MB"
+    )
+    assert info.value.argument == "noise"
+    fits = Dreamer(DreamSettings(noise=(128, 128), memory_budget=8, steps=1, precision="fp32"), model=tiny_net)
+    assert fits(seed=0).pixels.shape == (1, 3, 128, 128)

@@ -53,6 +53,11 @@ NOISE_GREY, NOISE_SPREAD = 100.0, 16.0  # plain noise: grey with a little unifor
 # Measured memory per pixel, kept with the cached inference copy it was measured on (and freed with it).
 _MEASURED: weakref.WeakKeyDictionary[Network, dict[tuple[str, str], float]] = weakref.WeakKeyDictionary()
 FOURIER_DECAY = 1.5  # lucid uses 1.0; measured: banana from noise top-1 for 20 of 20 seeds, not 16
+# Fourier noise's own memory a pixel besides the network's activations (the spectrum, its
+# gradient and Adam's moments, the rendered and transformed images and their gradients).
+# Measured: a 1024x1024 banana from noise peaked 518 B/px above a 512x512 one, 196 of them
+# the network's (the probe's estimate).
+FOURIER_BYTES_PER_PIXEL = 320
 
 
 @dataclass(frozen=True)
@@ -301,7 +306,7 @@ class Dreamer:
         if isinstance(mask, Tensor):
             values = mask.float().reshape(1, 1, *mask.shape[-2:])
         else:
-            grey = load_image(mask).image.convert("L").convert("RGB")
+            grey = load_image(mask, max_size=SIDE_LIMIT).image.convert("L").convert("RGB")
             values = to_tensor(grey)[:, :1] / 255.0
         return values.to(self.device)
 
@@ -361,12 +366,23 @@ class Dreamer:
                 f"it needs at least {self.net.min_size}x{self.net.min_size} px",
                 argument="noise",
             )
+        objective = self.objective((width, height))
+        # Fourier noise is optimised whole (it cannot be tiled): the budget bounds its size.
+        needed = (self._measured_bytes_per_pixel(objective) + FOURIER_BYTES_PER_PIXEL) * width * height
+        budget = self.settings.memory_budget * 2**20
+        if needed > budget:
+            raise InvalidParameterError(
+                f"Fourier noise of {width}x{height} needs about {needed / 2**20:.0f} MB a step, over the memory "
+                f"budget of {self.settings.memory_budget} MB; use smaller noise, param='pixel' (which tiles) "
+                "or raise memory_budget",
+                argument="noise",
+            )
         image = FourierImage(height, width, generator=generator, decay_power=FOURIER_DECAY).to(self.device)
         with torch.no_grad():
             source = image().round().clamp_(0, 255)
         pixels, losses = visualize(
             self.fast,
-            self.objective((width, height)),
+            objective,
             image,
             steps=self.settings.steps,
             lr=self.settings.lr,
