@@ -42,7 +42,7 @@ from inceptionism.io.images import ImageInput, LoadedImage, load_image, to_tenso
 from inceptionism.models import cache
 from inceptionism.models.network import Network
 from inceptionism.models.registry import shared_model
-from inceptionism.objectives import Objective, guided, parse_class_spec, split_layer_spec, total
+from inceptionism.objectives import Objective, guided, layer, parse_class_spec, split_layer_spec, total
 from inceptionism.objectives.specs import parse_layer_spec
 
 logger = logging.getLogger(__name__)
@@ -273,8 +273,7 @@ class Dreamer:
     def _check_names(self) -> None:
         for spec in self._layer_specs:
             name, channels, _, _ = split_layer_spec(spec)
-            # A neuron's position needs the frame size; its layer and channel are checked now.
-            parse_layer_spec(f"{name}:{','.join(map(str, channels))}" if channels else name).validate(self.net)
+            layer(name, channels).validate(self.net)  # a neuron's place needs the frame; its channel is checked now
         for spec in self.settings.classes:
             parse_class_spec(spec, self.net.labels).validate(self.net)
 
