@@ -159,3 +159,10 @@ def test_mean_abs():
     assert mean_abs(values).shape == ()
     noise = seeded(2, 3, 8, 8)
     assert mean_abs(noise).item() == pytest.approx(noise.abs().mean().item(), rel=1e-6)
+
+
+def test_a_blur_too_sharp_to_change_anything_returns_the_input():
+    image = torch.rand(1, 3, 8, 8)
+    for sigma in (5e-324, 1e-23, 0.09):  # 2 * sigma**2 underflows to 0 in float32 below about 2.6e-23
+        assert gaussian_blur(image, sigma) is image
+    assert torch.isfinite(gaussian_blur(image, 0.1)).all()

@@ -17,7 +17,12 @@ def check_number(name: str, value: object) -> None:
     ...
     inceptionism.errors.InvalidParameterError: lr must be a finite number, got nan
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # Any int is finite (and may be too large for a float, so it is not converted).
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         raise InvalidParameterError(f"{name} must be a finite number, got {value!r}", argument=name)
 
 

@@ -14,6 +14,7 @@ from torch import Tensor
 from inceptionism.engine.pixels import LUMA
 
 _EPS = 1e-8
+_SHARPEST = 0.1  # sigma in pixels below which a Gaussian blur changes nothing (and 2 * sigma**2 may underflow)
 _BINOMIAL = (1.0, 4.0, 6.0, 4.0, 1.0)
 
 
@@ -38,7 +39,7 @@ def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
     >>> gaussian_blur(torch.ones(1, 3, 8, 8), 1.5).allclose(torch.ones(1, 3, 8, 8))
     True
     """
-    if sigma <= 0:
+    if sigma < _SHARPEST:  # the neighbours' weights are below exp(-50): no blur at all in float32
         return x
     # Taps beyond the image would only be cut off again: the kernel never outgrows it.
     radius = min(max(1, math.ceil(3 * sigma)), max(x.shape[-2:]))

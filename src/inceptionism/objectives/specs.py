@@ -124,20 +124,20 @@ def parse_layer_spec(spec: str, *, image_size: tuple[int, int] | None = None) ->
 
 def _parse_channels(spec: str, text: str) -> list[int]:
     channels: list[int] = []
-    try:
-        for part in text.split(","):
-            first, dash, last = part.strip().partition("-")
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
             low, high = (int(first), int(last)) if dash else (int(first), int(first))
-            if high < low:
-                raise ValueError
-            if high >= CHANNEL_LIMIT or len(channels) + high - low >= CHANNEL_LIMIT:
-                raise InvalidParameterError(
-                    f"too many channels in layer spec {spec!r}: channels are 0..{CHANNEL_LIMIT - 1}, "
-                    f"at most {CHANNEL_LIMIT} of them"
-                )
-            channels.extend(range(low, high + 1))
-    except ValueError:
-        raise InvalidParameterError(f"bad channels in layer spec {spec!r}: {_SPEC_HELP}") from None
+        except ValueError:
+            raise InvalidParameterError(f"bad channels in layer spec {spec!r}: {_SPEC_HELP}") from None
+        if high < low:
+            raise InvalidParameterError(f"bad channels in layer spec {spec!r}: {_SPEC_HELP}")
+        if high >= CHANNEL_LIMIT or len(channels) + high - low >= CHANNEL_LIMIT:
+            raise InvalidParameterError(
+                f"too many channels in layer spec {spec!r}: channels are 0..{CHANNEL_LIMIT - 1}, "
+                f"at most {CHANNEL_LIMIT} of them"
+            )
+        channels.extend(range(low, high + 1))
     return channels
 
 
