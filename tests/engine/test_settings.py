@@ -18,7 +18,7 @@ from inceptionism.engine.settings import RECORD_ONLY
 from inceptionism.errors import InvalidParameterError, UnknownNameError
 from inceptionism.io.images import read_metadata, save_image
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 # Between them, every option away from its default: a photo dream and a noise dream.
 PHOTO = DreamSettings(

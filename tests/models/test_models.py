@@ -21,7 +21,7 @@ from inceptionism.models import (
 from inceptionism.models import weights as weights_module
 from inceptionism.models.googlenet import WEIGHTS_URL
 
-FIXTURE = Path(__file__).parent / "data" / "torchvision_googlenet_state_dict.tsv"
+FIXTURE = Path(__file__).parent.parent / "data" / "torchvision_googlenet_state_dict.tsv"
 
 
 @pytest.fixture(scope="module")
