@@ -8,6 +8,9 @@ import torch
 
 import inceptionism
 from inceptionism.engine import Cancelled, Dreamer, DreamSettings, Schedule, ascend
+from inceptionism.engine import dreamer as dreamer_module
+from inceptionism.engine.dreamer import SIZES_KEPT
+from inceptionism.engine.memory import activation_bytes_per_pixel
 from inceptionism.errors import InvalidParameterError
 from inceptionism.io.images import to_image, to_tensor
 from inceptionism.models import cache, get_model, get_model_entry, registry, shared_model
@@ -44,17 +47,23 @@ def test_frames_stay_on_the_device_and_inputs_are_not_changed(tiny_net):
 
 
 def test_setup_is_done_once_per_dreamer_and_per_frame_size(tiny_net, monkeypatch):
-    dreamer = Dreamer(DreamSettings(**FAST), model=tiny_net)
     measured = []
-    original = dreamer._measured_bytes_per_pixel
-    monkeypatch.setattr(
-        dreamer, "_measured_bytes_per_pixel", lambda objective: measured.append(1) or original(objective)
-    )
+
+    def counted(*args, **kwargs):
+        measured.append(1)
+        return activation_bytes_per_pixel(*args, **kwargs)
+
+    monkeypatch.setattr(dreamer_module, "activation_bytes_per_pixel", counted)
+    dreamer = Dreamer(DreamSettings(**FAST), model=tiny_net)
     for pixels in frames(3):
         dreamer(pixels, seed=0)
     dreamer(torch.zeros(1, 3, 40, 40, dtype=torch.uint8), seed=0)
-    assert len(measured) == 1  # the memory per pixel: once, whatever the size
-    assert sorted(dreamer._plans) == [(40, 40), (64, 48)]  # a tile plan per frame size
+    Dreamer(DreamSettings(**FAST), model=tiny_net)(frames(1)[0], seed=0)
+    assert len(measured) == 1  # the memory per pixel: once, whatever the size, and for the next Dreamer
+    assert list(dreamer._plans) == [(64, 48), (40, 40)]  # a tile plan per frame size
+    for side in range(41, 41 + SIZES_KEPT):
+        dreamer(torch.zeros(1, 3, side, side, dtype=torch.uint8), seed=0)
+    assert len(dreamer._plans) == SIZES_KEPT  # only the sizes used last are kept
 
 
 def test_a_carried_detail_is_where_the_dream_goes_on_from(tiny_net):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import torch
@@ -52,6 +53,7 @@ MASK_FEATHER = 0.01  # feather width as a fraction of the long side
 NOISE_GREY, NOISE_SPREAD = 100.0, 16.0  # plain noise: grey with a little uniform noise (the 2015 notebook)
 # Measured memory per pixel, kept with the cached inference copy it was measured on (and freed with it).
 _MEASURED: weakref.WeakKeyDictionary[Network, dict[tuple[str, str], float]] = weakref.WeakKeyDictionary()
+SIZES_KEPT = 4  # frame sizes whose plan, mask and objective a Dreamer keeps (a zoom or video has one)
 FOURIER_DECAY = 1.5  # lucid uses 1.0; measured: banana from noise top-1 for 20 of 20 seeds, not 16
 # Fourier noise's own memory a pixel besides the network's activations (the spectrum, its
 # gradient and Adam's moments, the rendered and transformed images and their gradients).
@@ -139,15 +141,14 @@ class Dreamer:
             objective.validate(self.net)
         self._custom = objective
         self._positioned = any(split_layer_spec(spec)[2] is not None for spec in self._layer_specs)
-        self._objectives: dict[tuple[int, int], Objective] = {}
+        self._objectives: OrderedDict[tuple[int, int], Objective] = OrderedDict()
         redirect = self._positioned or (objective is not None and objective.needs_whole_image)
         self.fast = cache.inference_copy(
             self.net, self.device, dtype=autocast_dtype(self.precision), redirect_relu=redirect
         )
         self._mask = None if mask is None else self._mask_values(mask)
-        self._masks: dict[tuple[int, int], Tensor] = {}
-        self._plans: dict[tuple[int, int], tuple[TilePlan, Schedule]] = {}
-        self._bytes_per_pixel: float | None = None
+        self._masks: OrderedDict[tuple[int, int], Tensor] = OrderedDict()
+        self._plans: OrderedDict[tuple[int, int], tuple[TilePlan, Schedule]] = OrderedDict()
 
     @property
     def layer_specs(self) -> list[str]:
@@ -161,42 +162,43 @@ class Dreamer:
 
     def objective(self, size: tuple[int, int]) -> Objective:
         """The objective for a frame of ``size`` ``(width, height)`` (neurons are placed in pixels)."""
-        key = size if self._positioned else (0, 0)
-        if key not in self._objectives:
-            terms = list(self._classes)
-            if self._guide_terms is not None:
-                terms.extend(self._guide_terms)
-            elif self._layer_specs:
-                terms.append(total(parse_layer_spec(spec, image_size=size) for spec in self._layer_specs))
-            if self._custom is not None:
-                terms.append(self._custom)
-            built = total(terms)
-            built.validate(self.net)
-            self._objectives[key] = built
-        return self._objectives[key]
+        return cache.remember(
+            self._objectives, size if self._positioned else None, lambda: self._build(size), SIZES_KEPT
+        )
+
+    def _build(self, size: tuple[int, int]) -> Objective:
+        terms = list(self._classes)
+        if self._guide_terms is not None:
+            terms.extend(self._guide_terms)
+        elif self._layer_specs:
+            terms.append(total(parse_layer_spec(spec, image_size=size) for spec in self._layer_specs))
+        if self._custom is not None:
+            terms.append(self._custom)
+        built = total(terms)
+        built.validate(self.net)
+        return built
 
     def plan(self, size: tuple[int, int]) -> tuple[TilePlan, Schedule]:
         """The tile plan and engine schedule for a frame of ``size`` ``(width, height)``."""
-        if size not in self._plans:
-            width, height = size
-            if self._bytes_per_pixel is None:  # it depends on the layers, not the size
-                self._bytes_per_pixel = self._measured_bytes_per_pixel(self.objective(size))
-            settings = self.settings
-            tile, batch = plan_tiles(
-                self._bytes_per_pixel,
-                height,
-                width,
-                budget=settings.memory_budget * 2**20,
-                tile=settings.tile,
-                min_size=self.net.min_size,
-            )
-            if settings.tile is None and tile is not None:
-                logger.info("tiling %dx%d into %d px tiles, %d per batch (memory budget %d MB)",
-                            width, height, tile, batch, settings.memory_budget)  # fmt: skip
-            schedule = settings.schedule(tile=tile, tile_batch=batch)
-            check_size(self.net, schedule, height, width)
-            self._plans[size] = (TilePlan(tile, batch), schedule)
-        return self._plans[size]
+        return cache.remember(self._plans, size, lambda: self._planned(size), SIZES_KEPT)
+
+    def _planned(self, size: tuple[int, int]) -> tuple[TilePlan, Schedule]:
+        width, height = size
+        settings = self.settings
+        tile, batch = plan_tiles(
+            self._measured_bytes_per_pixel(self.objective(size)),
+            height,
+            width,
+            budget=settings.memory_budget * 2**20,
+            tile=settings.tile,
+            min_size=self.net.min_size,
+        )
+        if settings.tile is None and tile is not None:
+            logger.info("tiling %dx%d into %d px tiles, %d per batch (memory budget %d MB)",
+                        width, height, tile, batch, settings.memory_budget)  # fmt: skip
+        schedule = settings.schedule(tile=tile, tile_batch=batch)
+        check_size(self.net, schedule, height, width)
+        return TilePlan(tile, batch), schedule
 
     def __call__(
         self,
@@ -325,15 +327,16 @@ class Dreamer:
         """The mask as ``(1, 1, H, W)`` in 0..1 at ``size``, feathered inside its white parts."""
         if self._mask is None:
             return None
-        if size not in self._masks:
-            values = self._mask
-            width, height = size
-            if tuple(values.shape[-2:]) != (height, width):
-                logger.info("resized the mask from %dx%d to %dx%d to fit the image", *values.shape[:-3:-1], *size)
-                values = resize(values, (height, width))
-            # Feather only inwards: black stays exactly black, white edges fade in.
-            self._masks[size] = torch.minimum(values, gaussian_blur(values, MASK_FEATHER * max(size)))
-        return self._masks[size]
+        return cache.remember(self._masks, size, lambda: self._feathered(size), SIZES_KEPT)
+
+    def _feathered(self, size: tuple[int, int]) -> Tensor:
+        values = self._mask
+        width, height = size
+        if tuple(values.shape[-2:]) != (height, width):
+            logger.info("resized the mask from %dx%d to %dx%d to fit the image", *values.shape[:-3:-1], *size)
+            values = resize(values, (height, width))
+        # Feather only inwards: black stays exactly black, white edges fade in.
+        return torch.minimum(values, gaussian_blur(values, MASK_FEATHER * max(size)))
 
     # Per frame.
 

@@ -16,11 +16,13 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
 from inceptionism.models.network import Network
 
+T = TypeVar("T")
 NETWORKS_KEPT = 4
 COPIES_KEPT = 4  # per network: e.g. fp32 and bf16, with and without redirected ReLUs
 
@@ -38,7 +40,8 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _remember(table: OrderedDict[Hashable, Network], key: Hashable, build: Callable[[], Network], kept: int) -> Network:
+def remember(table: OrderedDict[Hashable, T], key: Hashable, build: Callable[[], T], kept: int) -> T:
+    """``table[key]``, built by ``build()`` if missing; only the ``kept`` most recently used stay."""
     with _lock:
         if key in table:
             table.move_to_end(key)
@@ -55,7 +58,7 @@ def shared_network(key: Hashable, build: Callable[[], Network]) -> Network:
     The same object is returned to every caller: it must not be changed (use
     :func:`~inceptionism.models.get_model` for a network of your own).
     """
-    return _remember(_networks, key, build, NETWORKS_KEPT)
+    return remember(_networks, key, build, NETWORKS_KEPT)
 
 
 def inference_copy(
@@ -65,7 +68,7 @@ def inference_copy(
     with _lock:
         copies = _copies.setdefault(net, OrderedDict())
     key = (torch.device(device), dtype, redirect_relu)
-    return _remember(copies, key, lambda: net.prepared(key[0], redirect_relu=redirect_relu, dtype=dtype), COPIES_KEPT)
+    return remember(copies, key, lambda: net.prepared(key[0], redirect_relu=redirect_relu, dtype=dtype), COPIES_KEPT)
 
 
 def clear() -> None:
