@@ -36,7 +36,7 @@ from inceptionism.engine.pixels import keep_chroma, resize
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision
 from inceptionism.engine.schedule import Schedule, check_size, check_tile
-from inceptionism.engine.settings import DreamSettings
+from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE, DreamSettings
 from inceptionism.engine.visualize import visualize
 from inceptionism.errors import ImageError, InvalidParameterError
 from inceptionism.io.images import ImageInput, LoadedImage, load_image, to_tensor
@@ -124,7 +124,7 @@ class Dreamer:
         if not isinstance(settings, DreamSettings):
             raise InvalidParameterError(f"settings must be DreamSettings, got {type(settings).__name__}")
         if settings.noise is not None and mask is not None:
-            raise InvalidParameterError("mask and keep_colors work on an input image; noise has none", argument="mask")
+            raise InvalidParameterError(NOISE_HAS_NO_IMAGE, argument="mask")
         if objective is not None and not isinstance(objective, Objective):
             raise InvalidParameterError(f"objective must be an Objective, got {type(objective).__name__}")
         self.settings = settings

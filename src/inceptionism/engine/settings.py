@@ -26,6 +26,7 @@ from inceptionism.engine.presets import PRESETS
 from inceptionism.engine.schedule import Schedule
 from inceptionism.errors import InvalidParameterError, closest
 
+NOISE_HAS_NO_IMAGE = "mask and keep_colors work on an input image; noise has none"
 RECORD_ONLY = ("version", "input", "size", "guide", "mask", "objective", "run")
 """Keys a dream records beside its settings: information about the run, not options."""
 
@@ -84,9 +85,7 @@ class DreamSettings:
                 )
         else:
             if self.keep_colors:
-                raise InvalidParameterError(
-                    "mask and keep_colors work on an input image; noise has none", argument="keep_colors"
-                )
+                raise InvalidParameterError(NOISE_HAS_NO_IMAGE, argument="keep_colors")
             limit = self.max_size or SIDE_LIMIT
             if max(self.noise) > limit:
                 raise InvalidParameterError(
