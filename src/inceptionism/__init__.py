@@ -14,6 +14,7 @@ from inceptionism.errors import InceptionismError
 from inceptionism.models import get_model, list_models
 from inceptionism.objectives import Objective, as_objective
 from inceptionism.render import DreamResult, dream
+from inceptionism.render.zoom import ZoomResult, ZoomSettings, zoom
 
 __all__ = [
     "Cancelled",
@@ -28,6 +29,8 @@ __all__ = [
     "Prediction",
     "Progress",
     "Schedule",
+    "ZoomResult",
+    "ZoomSettings",
     "__version__",
     "as_objective",
     "classify",
@@ -35,4 +38,5 @@ __all__ = [
     "get_model",
     "list_models",
     "visualize",
+    "zoom",
 ]

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import torch
 from PIL import Image
+from torch import Tensor
 
 from inceptionism.errors import InvalidParameterError
 from inceptionism.io.images import ImageInput, load_image, to_tensor
 from inceptionism.models.network import Network
-from inceptionism.models.registry import get_model
+from inceptionism.models.registry import shared_model
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,23 @@ class Prediction:
     probability: float
 
 
+def class_probabilities(image: ImageInput, net: Network) -> Tensor:
+    """Softmax probability of every class, ``(classes,)``, for ``image`` scaled to the network's training size.
+
+    >>> from inceptionism.io.images import sample_path
+    >>> from inceptionism.models import shared_model
+    >>> round(float(class_probabilities(sample_path(), shared_model("squeezenet1_1")).sum()), 4)
+    1.0
+    """
+    picture = load_image(image).image
+    ratio = net.input_size / min(picture.size)
+    size = (max(net.min_size, round(picture.width * ratio)), max(net.min_size, round(picture.height * ratio)))
+    picture = picture.resize(size, Image.Resampling.BICUBIC)
+    device = next(net.parameters()).device
+    with torch.no_grad():
+        return net(to_tensor(picture).to(device)).float().softmax(1)[0].cpu()
+
+
 def classify(
     image: ImageInput, *, model: str | Network = "squeezenet1_1", weights: str | None = "default", top: int = 5
 ) -> list[Prediction]:
@@ -41,14 +59,8 @@ def classify(
     """
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 1000:
         raise InvalidParameterError(f"top must be an integer in 1..1000, got {top!r}")
-    net = model if isinstance(model, Network) else get_model(model, weights=weights)
-    picture = load_image(image).image
-    ratio = net.input_size / min(picture.size)
-    size = (max(net.min_size, round(picture.width * ratio)), max(net.min_size, round(picture.height * ratio)))
-    picture = picture.resize(size, Image.Resampling.BICUBIC)
-    device = next(net.parameters()).device
-    with torch.no_grad():
-        probabilities = net(to_tensor(picture).to(device)).float().softmax(1)[0]
+    net = model if isinstance(model, Network) else shared_model(model, weights=weights)
+    probabilities = class_probabilities(image, net)
     values, indices = probabilities.topk(min(top, probabilities.numel()))
     return [
         Prediction(int(i), net.labels[int(i)], float(v)) for v, i in zip(values.tolist(), indices.tolist(), strict=True)

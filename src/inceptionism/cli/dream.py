@@ -65,7 +65,7 @@ def dream_command(
         inceptionism dream huge.tif --max-size 8000 --tile 512 -o huge-dream.png
     """
     show_notices(quiet)
-    settings = _settings(from_image, options, guide=guide, mask=mask)
+    settings = dream_settings(from_image, options, guide=guide, mask=mask)
     if output is None:
         stem = input.stem if input else "noise" if settings.noise else sample_path().stem
         output = unused_path(Path(f"{stem}-dream.png"))
@@ -93,7 +93,7 @@ def dream_command(
         click.echo(f"after:  {_labels(classify(result.image, model=net, top=3))}")
 
 
-def _settings(
+def dream_settings(
     from_image: Path | None, options: dict[str, Any], *, guide: Path | None, mask: Path | None
 ) -> DreamSettings:
     """The settings of ``--from IMAGE`` (or the defaults), then the preset, then the flags given."""

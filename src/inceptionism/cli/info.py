@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from inceptionism.cli.app import cli, fail
+from inceptionism.io.animation import read_video_metadata
 from inceptionism.io.images import read_metadata
 
 
@@ -15,14 +16,14 @@ from inceptionism.io.images import read_metadata
 @click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the parameters as JSON.")
 def info_command(image: Path, as_json: bool) -> None:
-    """Print the parameters stored in an image made by inceptionism dream.
+    """Print the parameters stored in an image (or MP4) made by inceptionism dream or zoom.
 
     \b
     Examples:
         inceptionism info dream.png
         inceptionism info dream.png --json
     """
-    params = read_metadata(image)
+    params = read_video_metadata(image) if image.suffix.lower() == ".mp4" else read_metadata(image)
     if params is None:
         fail(f"{image} holds no inceptionism parameters (only files written by inceptionism do)", 1)
     if as_json:

@@ -30,11 +30,19 @@ def _click_option(option: Option) -> Decorator:
     )
 
 
-def dream_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """A flag for every dream option, in the order of :data:`~inceptionism.engine.options.OPTIONS`."""
-    for option in reversed(OPTIONS.values()):
-        command = _click_option(option)(command)
-    return command
+def option_flags(table: dict[str, Option]) -> Decorator:
+    """A decorator adding a flag for every option of ``table``, in its order."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(table.values()):
+            command = _click_option(option)(command)
+        return command
+
+    return decorate
+
+
+dream_options = option_flags(OPTIONS)
+"""A flag for every dream option, in the order of :data:`~inceptionism.engine.options.OPTIONS`."""
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:

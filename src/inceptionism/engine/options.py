@@ -80,7 +80,9 @@ def _optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
     return optional
 
 
-def _integer(minimum: int, maximum: int) -> Callable[[str, Any], int]:
+def int_between(minimum: int, maximum: int) -> Callable[[str, Any], int]:
+    """A check for an int in ``minimum..maximum``."""
+
     def integer(name: str, value: Any) -> int:
         check_int(name, value, minimum, maximum)
         return value
@@ -88,7 +90,9 @@ def _integer(minimum: int, maximum: int) -> Callable[[str, Any], int]:
     return integer
 
 
-def _number(minimum: float, maximum: float, *, open_below: bool = False) -> Callable[[str, Any], float]:
+def float_between(minimum: float, maximum: float, *, open_below: bool = False) -> Callable[[str, Any], float]:
+    """A check for a finite number in ``minimum..maximum`` (``> minimum`` if ``open_below``), stored as a float."""
+
     def number(name: str, value: Any) -> float:
         check_float(name, value, minimum, maximum, open_below=open_below)
         return float(value)
@@ -219,33 +223,34 @@ OPTIONS: dict[str, Option] = {
                f"at most {SIDE_LIMIT}).", _optional(parse_size), shown_default="", metavar="WxH"),
         Option("param", None, "How noise is optimised: fourier (decorrelated, in Fourier space) or pixel "
                "(plain pixels, with octaves).", _optional(_choice(PARAMS)), shown_default="fourier", kind=PARAMS),
-        Option("octaves", 4, "Number of scales (1..16).", _integer(1, 16), kind=int),
-        Option("octave_scale", 1.4, "Size ratio between scales (> 1, up to 8).", _number(1.0, 8.0, open_below=True),
-               kind=float),
+        Option("octaves", 4, "Number of scales (1..16).", int_between(1, 16), kind=int),
+        Option("octave_scale", 1.4, "Size ratio between scales (> 1, up to 8).",
+               float_between(1.0, 8.0, open_below=True), kind=float),
         Option("steps", None, "Gradient steps per octave, 1..4096 (in total for Fourier noise).",
-               _optional(_integer(1, 4096)), shown_default=f"{OCTAVE_STEPS} (Fourier noise: {FOURIER_STEPS})",
+               _optional(int_between(1, 4096)), shown_default=f"{OCTAVE_STEPS} (Fourier noise: {FOURIER_STEPS})",
                kind=int),
         Option("step_size", 1.5, "Step in pixel levels (0..255) after normalising the gradient.",
-               _number(0, 255.0, open_below=True), kind=float),
-        Option("jitter", 32, "Largest random shift in pixels before each step (0..1024).", _integer(0, 1024), kind=int),
+               float_between(0, 255.0, open_below=True), kind=float),
+        Option("jitter", 32, "Largest random shift in pixels before each step (0..1024).", int_between(0, 1024),
+               kind=int),
         Option("lap_levels", 0, "Laplacian-pyramid gradient normalisation bands (0..12; 0: off).",
-               _integer(0, 12), shown_default="0 (off)", kind=int),
+               int_between(0, 12), shown_default="0 (off)", kind=int),
         Option("smooth", 0.0, "Gaussian smoothing of the gradient, sigma in px (0..64; 0: off).",
-               _number(0, 64.0), shown_default="0 (off)", kind=float),
+               float_between(0, 64.0), shown_default="0 (off)", kind=float),
         Option("tv", 0.0, "Total-variation weight, relative to the objective (0..100; 0: off).",
-               _number(0, 100.0), shown_default="0 (off)", kind=float),
+               float_between(0, 100.0), shown_default="0 (off)", kind=float),
         Option("keep_colors", False, "Dream the luminance only; keep the colours.", _flag, shown_default="off",
                kind=bool),
         Option("tile", None, f"Gradient in tiles of this many px (up to {SIDE_LIMIT}).",
-               _optional(_integer(1, SIDE_LIMIT)), shown_default="when needed", metavar="PX", kind=int),
+               _optional(int_between(1, SIDE_LIMIT)), shown_default="when needed", metavar="PX", kind=int),
         Option("memory_budget", 512, "Megabytes of activations one step may use (1..16384); larger images are tiled.",
-               _integer(1, 16384), metavar="MB", kind=int),
-        Option("lr", 0.05, "Learning rate for Fourier noise (up to 10).", _number(0, 10.0, open_below=True),
+               int_between(1, 16384), metavar="MB", kind=int),
+        Option("lr", 0.05, "Learning rate for Fourier noise (up to 10).", float_between(0, 10.0, open_below=True),
                kind=float),
         Option("seed", None, "Repeatable result; drawn at random if not given.", _optional(_seed),
                shown_default="random", kind=int),
         Option("max_size", 2048, f"Larger inputs are scaled down to this long side (1..{SIDE_LIMIT}).",
-               _optional(_integer(1, SIDE_LIMIT)), kind=int, none_is_a_value=True),
+               _optional(int_between(1, SIDE_LIMIT)), kind=int, none_is_a_value=True),
         Option("device", "auto", "auto, cpu, cuda, cuda:N or mps.", _device),
         Option("precision", "auto", "auto (bf16 where the hardware has it), fp32, bf16 or fp16.",
                _choice(PRECISIONS), kind=PRECISIONS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ from typing import BinaryIO
 from inceptionism.errors import OutputError
 
 
-def _temporary_name(path: Path) -> Path:
+def temporary_name(path: Path) -> Path:
+    """A hidden, unique name beside ``path`` to write to before renaming."""
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
 
 
@@ -33,7 +35,7 @@ def check_writable(path: str | os.PathLike) -> Path:
         raise OutputError(f"cannot write {path}: it is a directory; give a file name")
     if not path.parent.is_dir():
         raise OutputError(f"cannot write {path}: directory {path.parent} does not exist")
-    scratch = _temporary_name(path)
+    scratch = temporary_name(path)
     try:
         os.close(os.open(scratch, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     except OSError as error:
@@ -56,7 +58,7 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     b'done'
     """
     path = Path(path)
-    scratch = _temporary_name(path)
+    scratch = temporary_name(path)
     try:
         fd = os.open(scratch, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
     except OSError as error:
@@ -86,3 +88,12 @@ def unused_path(path: str | os.PathLike) -> Path:
         number += 1
         candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
     return candidate
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(2**20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

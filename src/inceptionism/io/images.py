@@ -239,6 +239,9 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any] | None:
     try:
         with Image.open(path) as image:
             text = image.info.get(METADATA_KEY)
+            comment = image.info.get("comment", b"")  # a GIF's
+            if text is None and isinstance(comment, bytes) and comment.startswith(f"{METADATA_KEY}:".encode()):
+                text = comment.decode("utf-8", "replace")[len(METADATA_KEY) + 1 :]
             if text is None:
                 description = image.getexif().get(_EXIF_IMAGE_DESCRIPTION, "")
                 prefix = f"{METADATA_KEY}:"

@@ -10,12 +10,10 @@ small LRUs guarded by a lock, so threads share them safely.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from pathlib import Path
 from typing import TypeVar
 
 import torch
@@ -29,15 +27,6 @@ COPIES_KEPT = 4  # per network: e.g. fp32 and bf16, with and without redirected 
 _lock = threading.RLock()
 _networks: OrderedDict[Hashable, Network] = OrderedDict()
 _copies: weakref.WeakKeyDictionary[Network, OrderedDict[Hashable, Network]] = weakref.WeakKeyDictionary()
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's content, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(2**20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def remember(table: OrderedDict[Hashable, T], key: Hashable, build: Callable[[], T], kept: int) -> T:

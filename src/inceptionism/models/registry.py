@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from inceptionism.errors import WeightsError, unknown_name
+from inceptionism.io.files import file_sha256
 from inceptionism.models import googlenet, squeezenet
-from inceptionism.models.cache import file_sha256, shared_network
+from inceptionism.models.cache import shared_network
 from inceptionism.models.imagenet import imagenet_classes
 from inceptionism.models.network import Network, Preprocessing
 from inceptionism.models.weights import (

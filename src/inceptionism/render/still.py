@@ -87,7 +87,7 @@ def dream(
     ((160, 106), ['fire7'], 1)
     """
     check_names(options, "dream()")
-    specs, objects = _split_layers(layers)
+    specs, objects = split_layers(layers)
     net = model if isinstance(model, Network) else None
     given = {**options, "layers": specs or None, "model": model}
     if net is not None:
@@ -116,10 +116,10 @@ def dream(
     )
 
 
-def _split_layers(
+def split_layers(
     layers: Sequence[str | Objective] | str | Objective | None,
 ) -> tuple[list[str], list[Objective]]:
-    """Spec strings (settings, recorded) apart from objective objects (Python only)."""
+    """Layer specs (settings, recorded) apart from objective objects (Python only)."""
     items = [layers] if isinstance(layers, (str, Objective)) else list(layers or [])
     return [i for i in items if not isinstance(i, Objective)], [i for i in items if isinstance(i, Objective)]
 

@@ -1,0 +1,120 @@
+"""``inceptionism zoom``: the infinite zoom, every frame the last one dreamed again, moved a little."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from inceptionism.cli.app import EXIT_INTERRUPTED, cli, fail, show_notices
+from inceptionism.cli.dream import dream_settings
+from inceptionism.cli.options import dream_options, option_flags
+from inceptionism.io.files import unused_path
+from inceptionism.io.images import sample_path
+from inceptionism.models import shared_model
+from inceptionism.render.zoom import ZOOM_OPTIONS, FrameDone, ZoomStopped, zoom
+
+
+@cli.command("zoom")
+@click.argument("input", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Output: .mp4, .gif, .webp, or a name without extension for PNG frames. Default: INPUT-zoom.mp4.",
+)
+@option_flags(ZOOM_OPTIONS)
+@click.option("--labels/--no-labels", default=True, help="Write OUT.labels.csv and OUT.labels.png.  [default: on]")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), help="Where finished frames are kept.")
+@click.option("--restart", is_flag=True, help="Discard the frames of an earlier render instead of resuming.")
+@click.option("--keep-frames", is_flag=True, help="Keep the work directory after success.")
+@click.option(
+    "--from",
+    "from_image",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="IMAGE",
+    help="Dream with the parameters stored in IMAGE; the flags you give override them.",
+)
+@dream_options
+@click.option("--guide", type=click.Path(dir_okay=False, path_type=Path), help="Dream the layers toward this image.")
+@click.option("--mask", type=click.Path(dir_okay=False, path_type=Path), help="White dreams, black stays.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or notices.")
+def zoom_command(
+    input: Path | None,
+    output: Path | None,
+    labels: bool,
+    work_dir: Path | None,
+    restart: bool,
+    keep_frames: bool,
+    from_image: Path | None,
+    guide: Path | None,
+    mask: Path | None,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """Zoom into INPUT forever: dream it, zoom a little, dream again (the sample photo if omitted).
+
+    Finished frames are kept in a work directory: after a crash or Ctrl-C, the same command
+    goes on from the last finished frame and gives the same output.
+
+    \b
+    Examples:
+        inceptionism zoom photo.jpg -o zoom.mp4 --frames 120
+        inceptionism zoom photo.jpg -o spin.gif --frames 60 --zoom 1.03 --rotate 1.5
+        inceptionism zoom --noise 320x240 --preset fractal-noise -o noise.webp
+        inceptionism zoom photo.jpg -o frames --frames 24 --layer fire5   # a directory of PNGs
+    """
+    show_notices(quiet)
+    motion = {name: options.pop(name) for name in ZOOM_OPTIONS}
+    settings = dream_settings(from_image, options, guide=guide, mask=mask)
+    if output is None:
+        stem = input.stem if input else "noise" if settings.noise else sample_path().stem
+        output = unused_path(Path(f"{stem}-zoom.mp4"))
+    net = shared_model(settings.model, weights=settings.weights, progress=not quiet)
+    stop = _StopOnInterrupt()
+    total = motion["frames"] or ZOOM_OPTIONS["frames"].default
+    with tqdm(total=total, unit="frame", file=sys.stderr, disable=True if quiet else None) as bar:
+
+        def frame_done(done: FrameDone) -> bool:
+            bar.update()
+            return stop.asked
+
+        try:
+            with stop:
+                result = zoom(
+                    input, output, settings=settings, model=net, guide=guide, mask=mask, labels=labels,
+                    work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=frame_done, **motion,
+                )  # fmt: skip
+        except ZoomStopped as stopped:
+            bar.close()
+            fail(
+                f"{stopped} (the frames are in {work_dir or output.with_name(output.name + '.frames')})",
+                EXIT_INTERRUPTED,
+            )
+    click.echo(f"wrote {result.output} ({result.frames} frames, seed {result.params['dream']['seed']})")
+    for path in result.labels:
+        click.echo(f"wrote {path}")
+
+
+class _StopOnInterrupt:
+    """The first Ctrl-C asks to stop after the current frame; a second one stops at once."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def __enter__(self) -> _StopOnInterrupt:
+        self._previous = signal.signal(signal.SIGINT, self._ask)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _ask(self, signum: int, frame: object) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        tqdm.write("stopping after this frame (Ctrl-C again to stop at once)", file=sys.stderr)

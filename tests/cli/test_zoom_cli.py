@@ -1,0 +1,85 @@
+"""``inceptionism zoom`` on the embedded SqueezeNet: output, labels, Ctrl-C and resume, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from inceptionism.cli import cli
+
+pytestmark = pytest.mark.real
+
+SMALL = ["--max-size", "128", "--octaves", "1", "--steps", "2", "--frame-steps", "2", "--seed", "4"]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def test_zoom_writes_the_video_and_its_labels(tmp_path):
+    out = tmp_path / "zoom.mp4"
+    result = run("zoom", "-o", out, "--frames", "4", "-q", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"wrote {out} (4 frames, seed 4)",
+        f"wrote {out}.labels.csv",
+        f"wrote {out}.labels.png",
+    ]
+    assert len(decoded(out)) == 4
+    info = run("info", "--json", out)
+    assert json.loads(info.stdout)["zoom"]["frames"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["zoom.mp4", "zoom.mp4.labels.csv", "zoom.mp4.labels.png"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--zoom", "0"], "Error: zoom must be > 0.0, got 0.0 (--zoom)"),
+        (["--frames", "0"], "Error: frames must be >= 1, got 0 (--frames)"),
+        (["--fps", "-1"], "Error: fps must be > 0.0, got -1.0 (--fps)"),
+        (["-o", "zoom.avi"], "Error: cannot write zoom.avi: unknown animation extension '.avi'"),
+    ],
+)
+def test_bad_zoom_input_is_one_line(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = run("zoom", *args, *SMALL)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_stops_after_the_frame_and_the_same_command_resumes(tmp_path):
+    whole = tmp_path / "whole.mp4"
+    assert run("zoom", "-o", whole, "--frames", "6", "--no-labels", "-q", *SMALL).exit_code == 0
+    out = tmp_path / "zoom.mp4"
+    command = [sys.executable, "-m", "inceptionism", "zoom", "-o", str(out), "--frames", "6", "--no-labels", *SMALL]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    work = tmp_path / "zoom.mp4.frames"
+    deadline = time.monotonic() + 120
+    while not (work / "000001.png").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: stopped after frame ") and "run the same again to resume from there" in last
+    assert not out.exists()
+    kept = len(list(work.glob("0*.png")))
+    assert 2 <= kept < 6
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert all(np.array_equal(a, b) for a, b in zip(decoded(whole), decoded(out), strict=True))
+    assert not work.exists()
