@@ -15,8 +15,9 @@ from inceptionism.engine import DreamSettings
 from inceptionism.errors import InvalidParameterError, OutputError
 from inceptionism.io.animation import read_video_metadata
 from inceptionism.io.images import read_metadata
+from inceptionism.render.frames import RenderStopped
 from inceptionism.render.motion import move
-from inceptionism.render.zoom import ZoomStopped, zoom
+from inceptionism.render.zoom import zoom
 
 FAST = {"layers": ["conv2"], "octaves": 2, "octave_scale": 1.5, "steps": 2, "step_size": 8.0, "jitter": 4}
 FAST.update(precision="fp32", device="cpu", max_size=None, seed=3, frame_steps=2)
@@ -122,7 +123,7 @@ def test_a_stopped_zoom_resumes_with_the_same_pixels(tmp_path, tiny_net):
         assert not out.exists()  # the output appears only at the end
         return done.index == 1
 
-    with pytest.raises(ZoomStopped) as info:
+    with pytest.raises(RenderStopped) as info:
         zoom(source, out, model=tiny_net, frames=5, labels=False, callback=stop_after_two, **FAST)
     assert str(info.value) == "stopped after frame 2 of 5; run the same again to resume from there"
     work = tmp_path / "resumed.frames"
@@ -136,7 +137,7 @@ def test_a_stopped_zoom_resumes_with_the_same_pixels(tmp_path, tiny_net):
 def test_resuming_with_other_parameters_is_refused_unless_restarting(tmp_path, tiny_net):
     source = photo(tmp_path)
     out = tmp_path / "z.gif"
-    with pytest.raises(ZoomStopped):
+    with pytest.raises(RenderStopped):
         zoom(source, out, model=tiny_net, frames=4, labels=False, callback=lambda done: True, **FAST)
     with pytest.raises(InvalidParameterError) as info:
         zoom(source, out, model=tiny_net, frames=4, labels=False, **{**FAST, "steps": 3})
@@ -150,7 +151,7 @@ def test_resuming_with_other_parameters_is_refused_unless_restarting(tmp_path, t
 def test_an_unseeded_zoom_resumes_with_the_seed_it_drew(tmp_path, tiny_net):
     source = photo(tmp_path)
     unseeded = {key: value for key, value in FAST.items() if key != "seed"}
-    with pytest.raises(ZoomStopped):
+    with pytest.raises(RenderStopped):
         zoom(source, tmp_path / "z", model=tiny_net, frames=3, labels=False, callback=lambda done: True, **unseeded)
     seed = json.loads((tmp_path / "z.frames" / "params.json").read_text())["dream"]["seed"]
     assert (

@@ -16,7 +16,8 @@ from inceptionism.cli.options import dream_options, option_flags
 from inceptionism.io.files import unused_path
 from inceptionism.io.images import sample_path
 from inceptionism.models import shared_model
-from inceptionism.render.zoom import ZOOM_OPTIONS, FrameDone, ZoomStopped, zoom
+from inceptionism.render.frames import FrameDone, RenderStopped
+from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 
 
 @cli.command("zoom")
@@ -89,7 +90,7 @@ def zoom_command(
                     input, output, settings=settings, model=net, guide=guide, mask=mask, labels=labels,
                     work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=frame_done, **motion,
                 )  # fmt: skip
-        except ZoomStopped as stopped:
+        except RenderStopped as stopped:
             bar.close()
             fail(
                 f"{stopped} (the frames are in {work_dir or output.with_name(output.name + '.frames')})",

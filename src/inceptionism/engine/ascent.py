@@ -40,7 +40,6 @@ def ascend(
     generator: torch.Generator,
     precision: str = "fp32",
     mask: Tensor | None = None,
-    detail: Tensor | None = None,
     callback: ProgressCallback | None = None,
     frame: int = 0,
 ) -> tuple[Tensor, list[float]]:
@@ -62,8 +61,6 @@ def ascend(
         generator: source of the jitter offsets (a CPU generator; same seed, same result).
         precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (autocast of the network's forward).
         mask: ``(1, 1, H, W)`` in 0..1: how much each pixel may change (1 everywhere if ``None``).
-        detail: ``(1, 3, H', W')`` detail dreamed earlier (a previous frame's), added to the
-            first octave's image at its scale: the dream goes on from it.
         callback: called with a :class:`~inceptionism.engine.progress.Progress` after each
             step; returning ``True`` stops the ascent with
             :class:`~inceptionism.engine.progress.Cancelled`.
@@ -84,7 +81,7 @@ def ascend(
     device = pixels.device
     sizes = schedule.octave_sizes(*pixels.shape[-2:])
     losses: list[float] = []
-    carried = detail
+    detail: Tensor | None = None
     with net.tap(objective.layers) as extract:
         gradient_of = TiledGradient(extract, objective, schedule, device, precision) if schedule.tile else None
         for octave, size in enumerate(sizes, start=1):
@@ -94,8 +91,6 @@ def ascend(
             # The image of this octave is its base plus the detail so far, built in place.
             octave_mask = None if mask is None else resize(mask, size)
             image = torch.zeros(1, 3, *size, device=device) if detail is None else resize(detail, size).contiguous()
-            if image is carried:  # the caller's detail, already at this size: not to be changed
-                image = image.clone()
             if octave_mask is not None:  # upscaled detail must not spill into what stays
                 image.mul_(octave_mask)
             image.add_(base).clamp_(0, PIXEL_MAX)

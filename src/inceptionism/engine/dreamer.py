@@ -32,7 +32,7 @@ from inceptionism.engine.filters import gaussian_blur
 from inceptionism.engine.memory import activation_bytes_per_pixel, plan_tiles
 from inceptionism.engine.options import OPTIONS, SIDE_LIMIT
 from inceptionism.engine.parameterization import FourierImage
-from inceptionism.engine.pixels import keep_chroma, resize
+from inceptionism.engine.pixels import PIXEL_MAX, keep_chroma, resize
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision
 from inceptionism.engine.schedule import Schedule, check_size, check_tile
@@ -216,8 +216,10 @@ class Dreamer:
             frame: ``(1, 3, H, W)`` RGB pixels in 0..255 (uint8 or float, any device), or a
                 path, PIL image or array (read and scaled to ``max_size``); ``None`` when
                 the settings dream from noise.
-            detail: ``(1, 3, h, w)`` detail dreamed before (a previous frame's
-                :attr:`DreamFrame.detail`, moved or warped) to go on from.
+            detail: ``(1, 3, H, W)`` detail dreamed before (a previous frame's
+                :attr:`DreamFrame.detail`, moved or warped) added to the frame before it is
+                dreamed (times the mask): the dream goes on from it. The result's ``source``
+                and ``detail`` stay relative to the frame itself.
             seed: the seed of this frame; default: the settings' seed, else one is drawn.
             generator: a CPU generator to draw from instead of a seed.
             callback: called with a :class:`~inceptionism.engine.progress.Progress` after every
@@ -248,23 +250,34 @@ class Dreamer:
         height, width = pixels.shape[-2:]
         plan, schedule = self.plan((width, height))
         mask = self._fitted_mask((width, height))
-        if detail is not None:
-            detail = detail.to(self.device, torch.float32)
+        start = pixels if detail is None else self._carried(pixels, detail, mask)
         dreamed, losses = ascend(
             self.fast,
-            pixels,
+            start,
             self.objective((width, height)),
             schedule,
             generator=generator,
             precision=self.precision,
             mask=mask,
-            detail=detail,
             callback=callback,
             frame=index,
         )
         if self.settings.keep_colors:
             dreamed = keep_chroma(dreamed, pixels)
         return DreamFrame(pixels=dreamed, source=pixels, losses=losses, seed=seed, plan=plan)
+
+    @staticmethod
+    def _carried(pixels: Tensor, detail: Tensor, mask: Tensor | None) -> Tensor:
+        """The frame with a carried detail added (where the mask lets it), as float pixels."""
+        if tuple(detail.shape) != tuple(pixels.shape):
+            raise InvalidParameterError(
+                f"detail must have the frame's shape {tuple(pixels.shape)}, got {tuple(detail.shape)}",
+                argument="detail",
+            )
+        detail = detail.to(pixels.device, torch.float32)
+        if mask is not None:
+            detail = detail * mask
+        return (pixels.float() + detail).clamp_(0, PIXEL_MAX)
 
     def load(self, image: ImageInput) -> LoadedImage:
         """Read ``image`` as the Dreamer would dream it: RGB, scaled down to ``max_size``."""

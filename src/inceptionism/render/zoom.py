@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from inceptionism._version import __version__
 from inceptionism.engine.dreamer import Dreamer
 from inceptionism.engine.options import SEED_LIMIT, Option, float_between, int_between
-from inceptionism.engine.progress import Cancelled, ProgressCallback
+from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import InvalidParameterError
 from inceptionism.io.animation import check_animation_output, write_animation
@@ -27,6 +27,7 @@ from inceptionism.io.files import file_sha256
 from inceptionism.io.images import ImageInput, load_image, sample_path, to_image, to_tensor
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective
+from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.framestore import FrameStore, stored_params
 from inceptionism.render.labels import LabelTrack, label_paths
 from inceptionism.render.motion import move
@@ -98,25 +99,6 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-@dataclass(frozen=True)
-class FrameDone:
-    """Reported after every finished frame.
-
-    Attributes:
-        index: the frame's index, from 0.
-        frames: frames in the whole zoom.
-        resumed: whether the frame was found finished in the work directory.
-    """
-
-    index: int
-    frames: int
-    resumed: bool
-
-
-FrameCallback = Callable[[FrameDone], "bool | None"]
-"""Called after every frame; returning ``True`` stops the zoom after it (it can be resumed)."""
-
-
 @dataclass
 class ZoomResult:
     """What :func:`zoom` returns.
@@ -132,10 +114,6 @@ class ZoomResult:
     params: dict[str, Any]
     labels: Sequence[Path] = field(default_factory=tuple)
     frames: int = 0
-
-
-class ZoomStopped(Cancelled):
-    """A frame callback stopped the zoom; the finished frames are kept for a resume."""
 
 
 def zoom(
@@ -183,7 +161,7 @@ def zoom(
         Where the output went, the parameters and the label files.
 
     Raises:
-        ZoomStopped: the callback stopped the zoom (run again to resume).
+        RenderStopped: the callback stopped the zoom (run again to resume).
     """
     zoom_given = {key: options.pop(key) for key in list(options) if key in ZOOM_OPTIONS}
     check_names(options, "zoom()")
@@ -264,8 +242,7 @@ def _render(
 ) -> None:
     done = store.done()
     for index in range(min(done, motion.frames)):
-        if callback is not None:
-            callback(FrameDone(index, motion.frames, resumed=True))
+        report_frame(callback, FrameDone(index, motion.frames, resumed=True), last=True)
     previous = store.load(done - 1) if 0 < done < motion.frames else None
     for index in range(done, motion.frames):
         frame_seed = (seed + index) % (SEED_LIMIT + 1)
@@ -280,14 +257,7 @@ def _render(
             pixels = later(moved, seed=frame_seed, callback=progress, index=index).pixels
         previous = to_image(pixels)  # the next frame starts from the 8-bit frame kept: a resume gives the same
         store.save(index, previous)
-        if (
-            callback is not None
-            and callback(FrameDone(index, motion.frames, resumed=False)) is True
-            and index + 1 < motion.frames
-        ):
-            raise ZoomStopped(
-                f"stopped after frame {index + 1} of {motion.frames}; run the same again to resume from there",
-            )
+        report_frame(callback, FrameDone(index, motion.frames, resumed=False), last=index + 1 == motion.frames)
 
 
 def _tracked(store: FrameStore, count: int, track: LabelTrack | None):
