@@ -14,6 +14,7 @@ from inceptionism.errors import InceptionismError
 from inceptionism.models import get_model, list_models
 from inceptionism.objectives import Objective, as_objective
 from inceptionism.render import DreamResult, dream
+from inceptionism.render.video import VideoResult, video
 from inceptionism.render.zoom import ZoomResult, ZoomSettings, zoom
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Prediction",
     "Progress",
     "Schedule",
+    "VideoResult",
     "ZoomResult",
     "ZoomSettings",
     "__version__",
@@ -37,6 +39,7 @@ __all__ = [
     "dream",
     "get_model",
     "list_models",
+    "video",
     "visualize",
     "zoom",
 ]

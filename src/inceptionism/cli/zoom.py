@@ -76,7 +76,7 @@ def zoom_command(
         stem = input.stem if input else "noise" if settings.noise else sample_path().stem
         output = unused_path(Path(f"{stem}-zoom.mp4"))
     net = shared_model(settings.model, weights=settings.weights, progress=not quiet)
-    stop = _StopOnInterrupt()
+    stop = StopOnInterrupt()
     total = motion["frames"] or ZOOM_OPTIONS["frames"].default
     with tqdm(total=total, unit="frame", file=sys.stderr, disable=True if quiet else None) as bar:
 
@@ -101,13 +101,13 @@ def zoom_command(
         click.echo(f"wrote {path}")
 
 
-class _StopOnInterrupt:
+class StopOnInterrupt:
     """The first Ctrl-C asks to stop after the current frame; a second one stops at once."""
 
     def __init__(self) -> None:
         self.asked = False
 
-    def __enter__(self) -> _StopOnInterrupt:
+    def __enter__(self) -> StopOnInterrupt:
         self._previous = signal.signal(signal.SIGINT, self._ask)
         return self
 

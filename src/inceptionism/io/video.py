@@ -8,6 +8,7 @@ re-encoded to AAC otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
+from inceptionism.io.files import temporary_name
 
 COPIED_AUDIO = ("aac", "mp3", "ac3", "eac3", "alac", "opus", "flac")
 """Audio codecs an MP4 holds as they are; others are re-encoded to AAC."""
@@ -37,6 +39,7 @@ class VideoInfo:
     Attributes:
         width: frame width in pixels (as stored, before rotation).
         height: frame height in pixels.
+        frames: frame count, as the container states it (or from the duration).
         fps: average frame rate.
         duration: seconds.
         rotation: degrees the frames are to be rotated for display (from the stream's metadata).
@@ -45,6 +48,7 @@ class VideoInfo:
 
     width: int
     height: int
+    frames: int
     fps: Fraction
     duration: float
     rotation: int
@@ -87,6 +91,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         return VideoInfo(
             width=stream.codec_context.width,
             height=stream.codec_context.height,
+            frames=stream.frames or round(duration * fps),
             fps=Fraction(fps),
             duration=duration,
             rotation=_rotation(stream),
@@ -143,36 +148,53 @@ def check_range(info: VideoInfo, start: float, end: float | None) -> None:
 
 
 class VideoWriter:
-    """Write H.264 frames at the input's timestamps into ``path``, then the input's sound.
+    """Write H.264 frames at the input's timestamps into ``scratch``, then the input's sound.
 
-    Use as a context manager: the file is written under a temporary name and renamed to
-    ``path`` only if the block succeeds.
+    Every stream is added before anything is written (MP4's header comes first): the video
+    of ``size`` ``(width, height)``, and one per audio stream of ``source``.
     """
 
     def __init__(
-        self, path: Path, scratch: Path, *, source: Path, info: VideoInfo, start: float, end: float | None, comment: str
+        self,
+        scratch: Path,
+        *,
+        source: Path,
+        info: VideoInfo,
+        size: tuple[int, int],
+        start: float,
+        end: float | None,
+        comment: str,
     ) -> None:
-        self.path, self.scratch, self.source, self.info = path, scratch, source, info
-        self.start, self.end = start, end
-        self.container = _av().open(str(scratch), "w", format="mp4")
+        av = _av()
+        self.source, self.start, self.end = source, start, end
+        self.container = av.open(str(scratch), "w", format="mp4")
         self.container.metadata["comment"] = comment
-        self.stream = None
+        with av.open(str(source)) as reader:
+            time_base = reader.streams.video[0].time_base
+            self.audio = [(audio.index, self._audio_stream(audio)) for audio in reader.streams.audio]
+        self.stream = self.container.add_stream("libx264", rate=info.fps)
+        # yuv420p halves the chroma: the sides must be even, so an odd last row or column is cropped.
+        self.stream.width, self.stream.height = size[0] // 2 * 2, size[1] // 2 * 2
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.time_base = time_base
+        self.stream.codec_context.time_base = time_base
+        self.stream.options = {"crf": "18", "preset": "medium"}
+        if info.rotation:
+            self.stream.metadata["rotate"] = str(info.rotation)
+        self.first_pts: int | None = None
         self.count = 0
+
+    def _audio_stream(self, audio: Any) -> tuple[Any, bool]:
+        """The output stream for an input audio stream, and whether its packets are copied."""
+        if audio.codec_context.name in COPIED_AUDIO:
+            return self.container.add_stream_from_template(audio), True
+        rate = audio.codec_context.sample_rate or 48000
+        return self.container.add_stream("aac", rate=rate), False
 
     def write(self, pixels: np.ndarray, pts: int) -> None:
         """Encode one ``(H, W, 3)`` frame at the input timestamp ``pts``."""
         av = _av()
-        if self.stream is None:
-            with av.open(str(self.source)) as source:
-                time_base = source.streams.video[0].time_base
-            self.stream = self.container.add_stream("libx264", rate=self.info.fps)
-            self.stream.width, self.stream.height = pixels.shape[1] // 2 * 2, pixels.shape[0] // 2 * 2
-            self.stream.pix_fmt = "yuv420p"
-            self.stream.time_base = time_base
-            self.stream.codec_context.time_base = time_base
-            self.stream.options = {"crf": "18", "preset": "medium"}
-            if self.info.rotation:
-                self.stream.metadata["rotate"] = str(self.info.rotation)
+        if self.first_pts is None:
             self.first_pts = pts
         frame = av.VideoFrame.from_ndarray(
             np.ascontiguousarray(pixels[: self.stream.height, : self.stream.width]), format="rgb24"
@@ -184,45 +206,33 @@ class VideoWriter:
 
     def close(self) -> None:
         """Flush the video, copy or re-encode the sound, and finish the file."""
-        if self.stream is None:
-            raise OutputError(f"cannot write {self.path}: no frames to write")
         self.container.mux(self.stream.encode())
-        self._sound()
+        with _av().open(str(self.source)) as reader:
+            for index, (out, copied) in self.audio:
+                if copied:
+                    self._copy(reader, reader.streams[index], out)
+                else:
+                    self._reencode(reader, reader.streams[index], out)
         self.container.close()
 
-    def _sound(self) -> None:
-        av = _av()
-        with av.open(str(self.source)) as source:
-            for audio in source.streams.audio:
-                if audio.codec_context.name in COPIED_AUDIO:
-                    self._copy(source, audio)
-                else:
-                    self._reencode(source, audio)
+    def _inside(self, time: float) -> bool:
+        return time >= self.start - 1e-9 and (self.end is None or time < self.end - 1e-9)
 
-    def _copy(self, source: Any, audio: Any) -> None:
-        out = self.container.add_stream_from_template(audio)
+    def _copy(self, reader: Any, audio: Any, out: Any) -> None:
         offset = round(self.start / audio.time_base)
-        for packet in source.demux(audio):
-            if packet.pts is None or packet.size == 0:
-                continue
-            time = float(packet.pts * audio.time_base)
-            if time < self.start - 1e-9 or (self.end is not None and time >= self.end - 1e-9):
+        for packet in reader.demux(audio):
+            if packet.pts is None or packet.size == 0 or not self._inside(float(packet.pts * audio.time_base)):
                 continue
             packet.pts -= offset
             packet.dts = packet.pts if packet.dts is None else packet.dts - offset
             packet.stream = out
             self.container.mux(packet)
 
-    def _reencode(self, source: Any, audio: Any) -> None:
+    def _reencode(self, reader: Any, audio: Any, out: Any) -> None:
         av = _av()
-        rate = audio.codec_context.sample_rate or 48000
-        out = self.container.add_stream("aac", rate=rate)
-        resampler = av.AudioResampler(format="fltp", layout=audio.codec_context.layout or "stereo", rate=rate)
-        for frame in source.decode(audio):
-            if frame.pts is None:
-                continue
-            time = float(frame.pts * frame.time_base)
-            if time < self.start - 1e-9 or (self.end is not None and time >= self.end - 1e-9):
+        resampler = av.AudioResampler(format="fltp", layout=audio.codec_context.layout or "stereo", rate=out.rate)
+        for frame in reader.decode(audio):
+            if frame.pts is None or not self._inside(float(frame.pts * frame.time_base)):
                 continue
             for resampled in resampler.resample(frame):
                 resampled.pts = None
@@ -244,20 +254,30 @@ def write_video(
 
     The file appears only when complete.
     """
-    from inceptionism.io.files import temporary_name
-
     path = Path(path)
+    first = next(pictures, None)
+    if first is None:
+        raise OutputError(f"cannot write {path}: no frames to write")
     scratch = temporary_name(path)
+    height, width = first[0].shape[:2]
     writer = VideoWriter(
-        path, scratch, source=Path(source), info=info, start=start, end=end, comment=json.dumps(metadata or {})
+        scratch,
+        source=Path(source),
+        info=info,
+        size=(width, height),
+        start=start,
+        end=end,
+        comment=json.dumps(metadata or {}, sort_keys=True),
     )
     try:
+        writer.write(*first)
         for pixels, pts in pictures:
             writer.write(pixels, pts)
         writer.close()
         os.replace(scratch, path)
     except BaseException:
-        writer.container.close() if writer.container else None
+        with contextlib.suppress(Exception):
+            writer.container.close()
         scratch.unlink(missing_ok=True)
         raise
     return writer.count

@@ -9,6 +9,7 @@ is refused unless it asks to restart.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,13 @@ def stored_params(directory: Path) -> dict[str, Any] | None:
             "remove it or give another work directory",
             argument="work_dir",
         ) from None
+
+
+def resumed_seed(directory: Path, restart: bool) -> int:
+    """The seed of the render whose frames are in ``directory`` (a resume goes on with it), else a new one."""
+    stored = None if restart else stored_params(directory)
+    seed = stored.get("dream", {}).get("seed") if isinstance(stored, dict) else None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else secrets.randbelow(2**31)
 
 
 class FrameStore:

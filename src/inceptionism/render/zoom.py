@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -28,7 +27,7 @@ from inceptionism.io.images import ImageInput, load_image, sample_path, to_image
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
-from inceptionism.render.framestore import FrameStore, stored_params
+from inceptionism.render.framestore import FrameStore, resumed_seed
 from inceptionism.render.labels import LabelTrack, label_paths
 from inceptionism.render.motion import move
 from inceptionism.render.still import split_layers
@@ -181,9 +180,7 @@ def zoom(
     source = sample_path() if image is None and settings.noise is None else image
     directory = Path(work_dir) if work_dir is not None else output.with_name(f"{output.name}.frames")
     if settings.seed is None:  # a resumed render goes on with the seed it drew; a fresh one draws one
-        stored = None if restart else stored_params(directory)
-        seed = stored.get("dream", {}).get("seed") if isinstance(stored, dict) else None
-        settings = settings.replace(seed=seed if seed is not None else secrets.randbelow(2**31))
+        settings = settings.replace(seed=resumed_seed(directory, restart))
     first = Dreamer(settings, model=net, guide=guide, mask=mask)
     store = FrameStore(directory, _params(settings, motion, source, first), restart=restart)
     later = Dreamer(
@@ -215,8 +212,7 @@ def _params(
     settings: DreamSettings, motion: ZoomSettings, source: ImageInput | None, dreamer: Dreamer
 ) -> dict[str, Any]:
     """What a render is: equal parameters give the same frames (a resume compares them)."""
-    seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
-    dream = settings.replace(seed=seed, layers=dreamer.layer_specs, classes=dreamer.class_specs).to_dict()
+    dream = settings.replace(layers=dreamer.layer_specs, classes=dreamer.class_specs).to_dict()
     return {"version": __version__, "input": _identity(source), "dream": dream, "zoom": motion.to_dict()}
 
 
