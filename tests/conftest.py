@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from inceptionism.io.images import sample_path
@@ -69,3 +73,33 @@ def sample() -> Path:
 @pytest.fixture(scope="session")
 def coffee() -> Path:
     return DATA / "coffee.jpg"
+
+
+def make_clip(path, count=24, size=(96, 64), *, tone=True, times=None):
+    """The coffee photo panned 2 px a frame at 24 fps, with a 440 Hz tone; ``times`` (ms) for variable rate."""
+    width, height = size
+    photo = np.asarray(Image.open(DATA / "coffee.jpg").convert("RGB").resize((width + 2 * count, height + 8)))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if times is not None:
+            stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
+        audio = container.add_stream("aac", rate=44100) if tone else None
+        if audio is not None:
+            audio.layout = "mono"
+        for index in range(count):
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(photo[4 : 4 + height, 2 * index : 2 * index + width])
+            )
+            if times is not None:
+                frame.pts, frame.time_base = times[index], Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+        if audio is not None:
+            samples = (0.3 * np.sin(2 * np.pi * 440 * np.arange(44100 * count // 24) / 44100)).astype(np.float32)
+            for start in range(0, len(samples), 1024):
+                chunk = av.AudioFrame.from_ndarray(samples[None, start : start + 1024], format="fltp", layout="mono")
+                chunk.sample_rate = 44100
+                container.mux(audio.encode(chunk))
+            container.mux(audio.encode())
+    return path

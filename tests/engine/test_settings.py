@@ -186,7 +186,9 @@ def test_readme_and_help_show_the_declared_defaults():
             assert f"[default: {option.default_text}]" in help_text, option.name
 
 
-@pytest.mark.parametrize("command", ["dream", "zoom", "info", "presets", "classes", "models", "layers", "classify"])
+@pytest.mark.parametrize(
+    "command", ["dream", "zoom", "video", "info", "presets", "classes", "models", "layers", "classify"]
+)
 def test_help_is_plain_text(command):
     output = CliRunner().invoke(cli, [command, "--help"]).output
     assert "``" not in output and ":func:" not in output and ":class:" not in output

@@ -1,4 +1,4 @@
-"""``inceptionism zoom`` on the embedded SqueezeNet: output, labels, Ctrl-C and resume, bad input."""
+"""``inceptionism zoom`` and ``video`` on the embedded SqueezeNet: output, labels, Ctrl-C and resume, bad input."""
 
 import json
 import os
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from conftest import make_clip
 from inceptionism.cli import cli
 
 pytestmark = pytest.mark.real
@@ -83,3 +84,15 @@ def test_ctrl_c_stops_after_the_frame_and_the_same_command_resumes(tmp_path):
     assert again.returncode == 0, again.stderr
     assert all(np.array_equal(a, b) for a, b in zip(decoded(whole), decoded(out), strict=True))
     assert not work.exists()
+
+
+def test_video_command_dreams_a_clip_and_info_reads_it(tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", count=6)
+    out = tmp_path / "dream.mp4"
+    result = run("video", clip, "-o", out, "--octaves", "1", "--steps", "2", "--seed", "2", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote {out} (6 frames, seed 2)\n"
+    assert len(decoded(out)) == 6
+    assert json.loads(run("info", "--json", out).stdout)["video"]["blend"] == 0.5
+    bad = run("video", clip, "-o", tmp_path / "x.mp4", "--blend", "2")
+    assert (bad.exit_code, bad.stderr) == (2, "Error: blend must be non-negative and <= 0.95, got 2.0 (--blend)\n")
