@@ -177,6 +177,35 @@ def fixed_cost(repeats: int) -> None:
         dreamer_module.ascend = engine_ascend
 
 
+VIDEO_SIZE, VIDEO_FRAMES = (640, 360), 48
+
+
+def video_speed() -> None:
+    """Frames per second of ``video`` on a generated 640x360 clip, and seconds per 540x360 GoogLeNet frame."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from conftest import make_clip
+    from inceptionism.render.video import video
+
+    print(
+        f"\nvideo: {VIDEO_FRAMES} frames of {VIDEO_SIZE[0]}x{VIDEO_SIZE[1]} (the coffee photo panned), video defaults"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        clip = make_clip(Path(scratch) / "clip.mp4", count=VIDEO_FRAMES, size=VIDEO_SIZE)
+        for model, layer, weights in CASES:
+            started = time.perf_counter()
+            video(
+                clip, Path(scratch) / f"{model}.mp4", model=model, weights=weights or "random", layers=[layer], seed=0
+            )
+            seconds = time.perf_counter() - started
+            print(f"{model:<14} {VIDEO_FRAMES / seconds:6.2f} frames/s ({seconds / VIDEO_FRAMES:.2f} s a frame)")
+    frame = Image.open(PHOTO).convert("RGB").resize((540, 360), Image.Resampling.LANCZOS)
+    settings = DreamSettings(model="googlenet", weights="random", layers=("inception4c",), seed=0, **SETTINGS)
+    dreamer = Dreamer(settings)
+    dreamer(frame)  # warm-up
+    seconds = statistics.median(timed(dreamer, frame) for _ in range(3))
+    print(f"googlenet inception4c, one 540x360 frame, classic schedule: {seconds:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each implementation")
@@ -190,10 +219,14 @@ def main() -> None:
         help="tune glibc's allocator first, as the inceptionism command does (all three loops share it)",
     )
     parser.add_argument("--fixed-cost-only", action="store_true", help="only the fixed cost per frame")
+    parser.add_argument("--video-only", action="store_true", help="only the video frame rates")
     args = parser.parse_args()
     print(f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
     if args.fixed_cost_only:
         fixed_cost(args.repeats)
+        return
+    if args.video_only:
+        video_speed()
         return
     if args.keep_freed_memory:
         keep_freed_memory()
@@ -245,6 +278,7 @@ def main() -> None:
                 f"{cut_s:11.2f} {cut_s / seconds:8.2f}x"
             )
     fixed_cost(args.repeats)
+    video_speed()
     if args.compile:
         compile_check(pixels, precision)
 
