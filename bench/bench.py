@@ -206,6 +206,37 @@ def video_speed() -> None:
     print(f"googlenet inception4c, one 540x360 frame, classic schedule: {seconds:.2f} s")
 
 
+VIDEO_MEMORY_SCRIPT = """
+import re, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from conftest import make_clip
+from inceptionism.render.video import video
+
+def high_water_mb():
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read())[1]) / 1024
+
+clip = make_clip(Path(sys.argv[1]) / "clip.mp4", count=int(sys.argv[2]), size=(640, 360))
+video(clip, Path(sys.argv[1]) / "out.mp4", octaves=1, steps=1, seed=0)
+print(high_water_mb())
+"""
+
+
+def video_memory() -> None:
+    """Peak memory of a one-step video dream of a 100-frame and a 1000-frame 640x360 clip, each in a fresh process."""
+    tests = str(Path(__file__).resolve().parent.parent / "tests")
+    peaks = {}
+    for count in (100, 1000):
+        with tempfile.TemporaryDirectory() as scratch:
+            command = [sys.executable, "-c", VIDEO_MEMORY_SCRIPT, scratch, str(count), tests]
+            peaks[count] = float(subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip())
+    print(
+        f"\nvideo peak memory, one step a frame, 640x360: 100 frames {peaks[100]:.0f} MB, "
+        f"1000 frames {peaks[1000]:.0f} MB ({peaks[1000] / peaks[100] - 1:+.1%})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each implementation")
@@ -220,10 +251,16 @@ def main() -> None:
     )
     parser.add_argument("--fixed-cost-only", action="store_true", help="only the fixed cost per frame")
     parser.add_argument("--video-only", action="store_true", help="only the video frame rates")
+    parser.add_argument(
+        "--video-memory", action="store_true", help="only the peak memory of 100- and 1000-frame videos (minutes)"
+    )
     args = parser.parse_args()
     print(f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
     if args.fixed_cost_only:
         fixed_cost(args.repeats)
+        return
+    if args.video_memory:
+        video_memory()
         return
     if args.video_only:
         video_speed()

@@ -16,6 +16,7 @@ from inceptionism.cli.zoom import StopOnInterrupt
 from inceptionism.io.files import unused_path
 from inceptionism.models import shared_model
 from inceptionism.render.frames import FrameDone, RenderStopped
+from inceptionism.render.framestore import work_dir_for
 from inceptionism.render.video import VIDEO_OPTIONS, video
 
 
@@ -85,7 +86,7 @@ def video_command(
         except RenderStopped as stopped:
             bar.close()
             fail(
-                f"{stopped} (the frames are in {work_dir or output.with_name(output.name + '.frames')})",
+                f"{stopped} (the frames are in {work_dir_for(output, work_dir)})",
                 EXIT_INTERRUPTED,
             )
     click.echo(f"wrote {result.output} ({result.frames} frames, seed {result.params['dream']['seed']})")

@@ -17,6 +17,7 @@ from inceptionism.io.files import unused_path
 from inceptionism.io.images import sample_path
 from inceptionism.models import shared_model
 from inceptionism.render.frames import FrameDone, RenderStopped
+from inceptionism.render.framestore import work_dir_for
 from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 
 
@@ -93,7 +94,7 @@ def zoom_command(
         except RenderStopped as stopped:
             bar.close()
             fail(
-                f"{stopped} (the frames are in {work_dir or output.with_name(output.name + '.frames')})",
+                f"{stopped} (the frames are in {work_dir_for(output, work_dir)})",
                 EXIT_INTERRUPTED,
             )
     click.echo(f"wrote {result.output} ({result.frames} frames, seed {result.params['dream']['seed']})")

@@ -40,6 +40,11 @@ def stored_params(directory: Path) -> dict[str, Any] | None:
         ) from None
 
 
+def work_dir_for(output: Path, work_dir: str | Path | None = None) -> Path:
+    """``work_dir`` if given, else ``OUT.frames`` beside the output ``OUT``."""
+    return Path(work_dir) if work_dir is not None else output.with_name(f"{output.name}.frames")
+
+
 def resumed_seed(directory: Path, restart: bool) -> int:
     """The seed of the render whose frames are in ``directory`` (a resume goes on with it), else a new one."""
     stored = None if restart else stored_params(directory)

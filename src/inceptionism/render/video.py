@@ -30,7 +30,7 @@ from inceptionism.io.video import VideoInfo, check_range, frames, probe, write_v
 from inceptionism.models.network import Network
 from inceptionism.render.flow import FlowWarp, warp
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
-from inceptionism.render.framestore import FrameStore, resumed_seed
+from inceptionism.render.framestore import FrameStore, resumed_seed, work_dir_for
 
 VIDEO_OPTIONS: dict[str, Option] = {
     option.name: option
@@ -115,7 +115,7 @@ def video(
     settings = DreamSettings.create(**given) if settings is None else settings.updated(**given)
     if settings.noise is not None:
         raise InvalidParameterError("a video dreams its own frames; noise does not apply", argument="noise")
-    directory = Path(work_dir) if work_dir is not None else output.with_name(f"{output.name}.frames")
+    directory = work_dir_for(output, work_dir)
     if settings.seed is None:  # a resumed render goes on with the seed it drew; a fresh one draws one
         settings = settings.replace(seed=resumed_seed(directory, restart))
     dreamer = Dreamer(settings, model=net, guide=guide, mask=mask)

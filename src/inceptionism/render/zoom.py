@@ -27,7 +27,7 @@ from inceptionism.io.images import ImageInput, load_image, sample_path, to_image
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
-from inceptionism.render.framestore import FrameStore, resumed_seed
+from inceptionism.render.framestore import FrameStore, resumed_seed, work_dir_for
 from inceptionism.render.labels import LabelTrack, label_paths
 from inceptionism.render.motion import move
 from inceptionism.render.still import split_layers
@@ -178,7 +178,7 @@ def zoom(
             "a zoom is resumable, so its objective must be text: give layer specs", argument="layers"
         )
     source = sample_path() if image is None and settings.noise is None else image
-    directory = Path(work_dir) if work_dir is not None else output.with_name(f"{output.name}.frames")
+    directory = work_dir_for(output, work_dir)
     if settings.seed is None:  # a resumed render goes on with the seed it drew; a fresh one draws one
         settings = settings.replace(seed=resumed_seed(directory, restart))
     first = Dreamer(settings, model=net, guide=guide, mask=mask)
