@@ -75,13 +75,15 @@ def coffee() -> Path:
     return DATA / "coffee.jpg"
 
 
-def make_clip(path, count=24, size=(96, 64), *, tone=True, times=None):
+def make_clip(path, count=24, size=(96, 64), *, tone=True, times=None, rotation=0):
     """The coffee photo panned 2 px a frame at 24 fps, with a 440 Hz tone; ``times`` (ms) for variable rate."""
     width, height = size
     photo = np.asarray(Image.open(DATA / "coffee.jpg").convert("RGB").resize((width + 2 * count, height + 8)))
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=24)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
         if times is not None:
             stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
         audio = container.add_stream("aac", rate=44100) if tone else None

@@ -9,7 +9,7 @@ from PIL import Image
 from conftest import make_clip
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
 from inceptionism.io.animation import read_video_metadata
-from inceptionism.io.video import frames
+from inceptionism.io.video import frames, probe
 from inceptionism.models import shared_model
 from inceptionism.render.flow import FlowWarp, warp
 from inceptionism.render.frames import RenderStopped
@@ -60,6 +60,15 @@ def test_variable_frame_rate_timestamps_are_kept(tmp_path, tiny_net):
     video(clip, tmp_path / "out.mp4", model=tiny_net, **FAST)
     pictures, _, _ = streams_of(tmp_path / "out.mp4")
     assert [round(time * 1000) for time, _ in pictures] == times
+
+
+def test_the_rotation_is_kept(tmp_path, tiny_net):
+    clip = make_clip(tmp_path / "turned.mp4", count=4, tone=False, rotation=90)
+    assert probe(clip).rotation == 90
+    video(clip, tmp_path / "out.mp4", model=tiny_net, **FAST)
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        first = next(container.decode(video=0))
+        assert (first.rotation, first.width, first.height) == (90, 96, 64)
 
 
 def test_a_stopped_video_resumes_with_the_same_pixels(tmp_path, clip, tiny_net):

@@ -94,18 +94,19 @@ def probe(path: str | os.PathLike) -> VideoInfo:
             frames=stream.frames or round(duration * fps),
             fps=Fraction(fps),
             duration=duration,
-            rotation=_rotation(stream),
+            rotation=_rotation(container, stream),
             audio=tuple(audio.codec_context.name for audio in container.streams.audio),
         )
 
 
-def _rotation(stream: Any) -> int:
-    value = stream.metadata.get("rotate")
-    if value is not None:
-        return int(value) % 360
-    for data in getattr(stream, "side_data", {}) or {}:
-        if "DISPLAYMATRIX" in str(data).upper():
-            return round(float(stream.side_data[data])) % 360
+def _rotation(container: Any, stream: Any) -> int:
+    """Degrees the stream's display matrix rotates its frames by (read from the first frame)."""
+    av = _av()
+    try:
+        for frame in container.decode(stream):
+            return round(frame.rotation or 0) % 360
+    except av.error.FFmpegError as error:
+        raise ImageError(f"cannot decode the video of {container.name}: {error.strerror or error}") from None
     return 0
 
 
@@ -180,7 +181,7 @@ class VideoWriter:
         self.stream.codec_context.time_base = time_base
         self.stream.options = {"crf": "18", "preset": "medium"}
         if info.rotation:
-            self.stream.metadata["rotate"] = str(info.rotation)
+            self.stream.set_display_rotation(info.rotation)
         self.first_pts: int | None = None
         self.count = 0
 
