@@ -106,6 +106,11 @@ def test_bad_video_input(tmp_path, clip, tiny_net):
     text = tmp_path / "notes.mp4"
     text.write_text("not a video")
     one = make_clip(tmp_path / "one.mp4", count=1, tone=False)
+    broken = make_clip(tmp_path / "broken.mp4", count=8, tone=False)
+    data = bytearray(broken.read_bytes())
+    where = data.find(b"mdat") + 8  # the coded frames, overwritten with noise: nothing decodes
+    data[where : where + 4000] = np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    broken.write_bytes(bytes(data))
     sound_only = tmp_path / "tone.m4a"
     with av.open(str(clip)) as source, av.open(str(sound_only), "w", format="mp4") as target:
         stream = target.add_stream_from_template(source.streams.audio[0])
@@ -116,6 +121,7 @@ def test_bad_video_input(tmp_path, clip, tiny_net):
     cases = [
         ((text, "o.mp4"), {}, ImageError, f"{text} is not a video FFmpeg can read"),
         ((sound_only, "o.mp4"), {}, ImageError, f"{sound_only} has no video stream"),
+        ((broken, "o.mp4"), {}, ImageError, f"{broken} is not a video FFmpeg can read"),
         ((one, "o.mp4"), {}, ImageError, f"{one} has 1 frame; a video needs at least 2"),
         ((clip, "o.avi"), {}, OutputError, "a dreamed video is written as .mp4"),
         ((clip, "o.mp4"), {"start": 5.0}, InvalidParameterError, "start 5 s is beyond the end of the video (1.0"),
