@@ -108,11 +108,7 @@ def _write_mp4(frames: Iterable[Image.Image], path: Path, *, fps: float, comment
                 # yuv420p halves the chroma: the sides must be even, so an odd last row or column is cropped.
                 stream.width, stream.height = image.width // 2 * 2, image.height // 2 * 2
                 stream.pix_fmt = "yuv420p"
-                stream.options = {
-                    "crf": "18",
-                    "preset": "medium",
-                    "threads": "1",
-                }  # one thread: the same frames, the same file
+                stream.options = {"crf": "18", "preset": "medium"}
             array = np.asarray(image.convert("RGB"))[: stream.height, : stream.width]
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
             container.mux(stream.encode(frame))

@@ -179,11 +179,7 @@ class VideoWriter:
         self.stream.pix_fmt = "yuv420p"
         self.stream.time_base = time_base
         self.stream.codec_context.time_base = time_base
-        self.stream.options = {
-            "crf": "18",
-            "preset": "medium",
-            "threads": "1",
-        }  # one thread: the same frames, the same file
+        self.stream.options = {"crf": "18", "preset": "medium"}
         if info.rotation:
             self.stream.set_display_rotation(info.rotation)
         self.first_pts: int | None = None
