@@ -73,7 +73,9 @@ class Option:
         return self.shown_default if self.shown_default is not None else str(self.default)
 
 
-def _optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+def optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    """``check``, letting ``None`` through."""
+
     def optional(name: str, value: Any) -> Any:
         return None if value is None else check(name, value)
 
@@ -208,7 +210,7 @@ OPTIONS: dict[str, Option] = {
     option.name: option
     for option in (
         Option("preset", None, "Named settings (see: inceptionism presets); other options override it.",
-               _optional(_preset), shown_default="", flags=("--preset", "-p")),
+               optional(_preset), shown_default="", flags=("--preset", "-p")),
         Option("model", "squeezenet1_1", "Network to use (see: inceptionism models).", _text(100),
                flags=("--model", "-m")),
         Option("weights", "default", "Published weights, 'random' for random initialisation, or a state dict file.",
@@ -220,14 +222,14 @@ OPTIONS: dict[str, Option] = {
                "(see: inceptionism classes).", _specs(split_class_spec, True), shown_default="", metavar="NAME",
                repeatable=True, flags=("--class", "-c")),
         Option("noise", None, f"Start from noise of this size instead of an image (sides up to max-size, "
-               f"at most {SIDE_LIMIT}).", _optional(parse_size), shown_default="", metavar="WxH"),
+               f"at most {SIDE_LIMIT}).", optional(parse_size), shown_default="", metavar="WxH"),
         Option("param", None, "How noise is optimised: fourier (decorrelated, in Fourier space) or pixel "
-               "(plain pixels, with octaves).", _optional(_choice(PARAMS)), shown_default="fourier", kind=PARAMS),
+               "(plain pixels, with octaves).", optional(_choice(PARAMS)), shown_default="fourier", kind=PARAMS),
         Option("octaves", 4, "Number of scales (1..16).", int_between(1, 16), kind=int),
         Option("octave_scale", 1.4, "Size ratio between scales (> 1, up to 8).",
                float_between(1.0, 8.0, open_below=True), kind=float),
         Option("steps", None, "Gradient steps per octave, 1..4096 (in total for Fourier noise).",
-               _optional(int_between(1, 4096)), shown_default=f"{OCTAVE_STEPS} (Fourier noise: {FOURIER_STEPS})",
+               optional(int_between(1, 4096)), shown_default=f"{OCTAVE_STEPS} (Fourier noise: {FOURIER_STEPS})",
                kind=int),
         Option("step_size", 1.5, "Step in pixel levels (0..255) after normalising the gradient.",
                float_between(0, 255.0, open_below=True), kind=float),
@@ -242,15 +244,15 @@ OPTIONS: dict[str, Option] = {
         Option("keep_colors", False, "Dream the luminance only; keep the colours.", _flag, shown_default="off",
                kind=bool),
         Option("tile", None, f"Gradient in tiles of this many px (up to {SIDE_LIMIT}).",
-               _optional(int_between(1, SIDE_LIMIT)), shown_default="when needed", metavar="PX", kind=int),
+               optional(int_between(1, SIDE_LIMIT)), shown_default="when needed", metavar="PX", kind=int),
         Option("memory_budget", 512, "Megabytes of activations one step may use (1..16384); larger images are tiled.",
                int_between(1, 16384), metavar="MB", kind=int),
         Option("lr", 0.05, "Learning rate for Fourier noise (up to 10).", float_between(0, 10.0, open_below=True),
                kind=float),
-        Option("seed", None, "Repeatable result; drawn at random if not given.", _optional(_seed),
+        Option("seed", None, "Repeatable result; drawn at random if not given.", optional(_seed),
                shown_default="random", kind=int),
         Option("max_size", 2048, f"Larger inputs are scaled down to this long side (1..{SIDE_LIMIT}).",
-               _optional(int_between(1, SIDE_LIMIT)), kind=int, none_is_a_value=True),
+               optional(int_between(1, SIDE_LIMIT)), kind=int, none_is_a_value=True),
         Option("device", "auto", "auto, cpu, cuda, cuda:N or mps.", _device),
         Option("precision", "auto", "auto (bf16 where the hardware has it), fp32, bf16 or fp16.",
                _choice(PRECISIONS), kind=PRECISIONS),

@@ -20,7 +20,7 @@ from PIL import Image
 
 from inceptionism._version import __version__
 from inceptionism.engine.dreamer import Dreamer
-from inceptionism.engine.options import Option, float_between
+from inceptionism.engine.options import Option, float_between, optional
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
@@ -39,7 +39,7 @@ VIDEO_OPTIONS: dict[str, Option] = {
                float_between(0.0, 0.95), kind=float),
         Option("start", 0.0, "Dream from this time, in seconds.", float_between(0.0, 1e6), kind=float),
         Option("end", None, "Dream up to this time, in seconds (default: the end).",
-               lambda name, value: None if value is None else float_between(0.0, 1e6)(name, value),
+               optional(float_between(0.0, 1e6)),
                shown_default="the end", kind=float),
     )
 }  # fmt: skip
