@@ -88,11 +88,7 @@ def dream(
     """
     check_names(options, "dream()")
     specs, objects = split_layers(layers)
-    net = model if isinstance(model, Network) else None
-    given = {**options, "layers": specs or None, "model": model}
-    if net is not None:
-        given.update(model=net.name, weights=net.weights)
-    settings = DreamSettings.create(**given) if settings is None else settings.updated(**given)
+    settings, net = compose_settings(settings, model, {**options, "layers": specs or None})
     objective = total(objects) if objects else None
     dreamer = Dreamer(settings, model=net, objective=objective, guide=guide, mask=mask)
     if settings.mode == "image":
@@ -114,6 +110,20 @@ def dream(
         source=source,
         settings=used,
     )
+
+
+def compose_settings(
+    settings: DreamSettings | None, model: str | Network | None, options: dict[str, Any]
+) -> tuple[DreamSettings, Network | None]:
+    """``settings`` (or the defaults) with ``options`` over them, and the network if ``model`` is one.
+
+    A network given as the model names itself and its weights in the settings.
+    """
+    net = model if isinstance(model, Network) else None
+    given = {**options, "model": model}
+    if net is not None:
+        given.update(model=net.name, weights=net.weights)
+    return (DreamSettings.create(**given) if settings is None else settings.updated(**given)), net
 
 
 def split_layers(

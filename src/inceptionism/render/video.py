@@ -31,6 +31,7 @@ from inceptionism.models.network import Network
 from inceptionism.render.flow import FlowWarp, warp
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.framestore import FrameStore, resumed_seed, work_dir_for
+from inceptionism.render.still import compose_settings
 
 VIDEO_OPTIONS: dict[str, Option] = {
     option.name: option
@@ -108,11 +109,7 @@ def video(
     if info.frames < 2:
         raise ImageError(f"{source} has {info.frames} frame{'s' * (info.frames != 1)}; a video needs at least 2")
     check_writable(output)
-    net = model if isinstance(model, Network) else None
-    given = {**options, "model": model}
-    if net is not None:
-        given.update(model=net.name, weights=net.weights)
-    settings = DreamSettings.create(**given) if settings is None else settings.updated(**given)
+    settings, net = compose_settings(settings, model, options)
     if settings.noise is not None:
         raise InvalidParameterError("a video dreams its own frames; noise does not apply", argument="noise")
     directory = work_dir_for(output, work_dir)

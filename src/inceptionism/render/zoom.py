@@ -30,7 +30,7 @@ from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.framestore import FrameStore, resumed_seed, work_dir_for
 from inceptionism.render.labels import LabelTrack, label_paths
 from inceptionism.render.motion import move
-from inceptionism.render.still import split_layers
+from inceptionism.render.still import compose_settings, split_layers
 
 # Every frame after the first starts from a dreamed frame: it needs a lighter schedule. Measured on
 # the sample photo (451x300, SqueezeNet fire7, zoom 1.05, 48 frames): 5 steps over 1 octave is the
@@ -168,11 +168,7 @@ def zoom(
     output = Path(output)
     check_animation_output(output)
     specs, objects = split_layers(layers)
-    net = model if isinstance(model, Network) else None
-    given = {**options, "layers": specs or None, "model": model}
-    if net is not None:
-        given.update(model=net.name, weights=net.weights)
-    settings = DreamSettings.create(**given) if settings is None else settings.updated(**given)
+    settings, net = compose_settings(settings, model, {**options, "layers": specs or None})
     if objects:
         raise InvalidParameterError(
             "a zoom is resumable, so its objective must be text: give layer specs", argument="layers"
