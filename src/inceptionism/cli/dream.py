@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from inceptionism.classify import Prediction, classify
 from inceptionism.cli.app import cli, show_notices
-from inceptionism.cli.options import dream_options, weights_value
+from inceptionism.cli.options import dreaming_options, weights_value
 from inceptionism.engine.progress import Progress
 from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import InceptionismError, InvalidParameterError
@@ -30,16 +30,7 @@ from inceptionism.render.still import dream
     type=click.Path(path_type=Path),
     help="Output file (.png, .jpg, .webp). Default: INPUT-dream.png, never overwriting.",
 )
-@click.option(
-    "--from",
-    "from_image",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="IMAGE",
-    help="Dream with the parameters stored in IMAGE, seed included; the flags you give override them.",
-)
-@dream_options
-@click.option("--guide", type=click.Path(dir_okay=False, path_type=Path), help="Dream the layers toward this image.")
-@click.option("--mask", type=click.Path(dir_okay=False, path_type=Path), help="White dreams, black stays.")
+@dreaming_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, notices or labels.")
 def dream_command(
     input: Path | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -43,6 +44,35 @@ def option_flags(table: dict[str, Option]) -> Decorator:
 
 dream_options = option_flags(OPTIONS)
 """A flag for every dream option, in the order of :data:`~inceptionism.engine.options.OPTIONS`."""
+
+
+def dreaming_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--from IMAGE``, a flag for every dream option, ``--guide`` and ``--mask``: what each dreaming command takes."""
+    command = click.option(
+        "--mask", type=click.Path(dir_okay=False, path_type=Path), help="White dreams, black stays."
+    )(command)
+    command = click.option(
+        "--guide", type=click.Path(dir_okay=False, path_type=Path), help="Dream the layers toward this image."
+    )(command)
+    command = dream_options(command)
+    return click.option(
+        "--from",
+        "from_image",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="IMAGE",
+        help="Dream with the parameters stored in IMAGE, seed included; the flags you give override them.",
+    )(command)
+
+
+def resume_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--work-dir``, ``--restart`` and ``--keep-frames``: the work directory of a render of many frames."""
+    command = click.option("--keep-frames", is_flag=True, help="Keep the work directory after success.")(command)
+    command = click.option(
+        "--restart", is_flag=True, help="Discard the frames of an earlier render instead of resuming."
+    )(command)
+    return click.option(
+        "--work-dir", type=click.Path(file_okay=False, path_type=Path), help="Where finished frames are kept."
+    )(command)
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:

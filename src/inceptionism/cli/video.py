@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
 
-from inceptionism.cli.app import EXIT_INTERRUPTED, cli, fail, show_notices
+from inceptionism.cli.app import cli, show_notices
 from inceptionism.cli.dream import dream_settings
-from inceptionism.cli.options import dream_options, option_flags
-from inceptionism.cli.zoom import StopOnInterrupt
+from inceptionism.cli.options import dreaming_options, option_flags, resume_options
+from inceptionism.cli.render import run_render
 from inceptionism.io.files import unused_path
 from inceptionism.models import shared_model
-from inceptionism.render.frames import FrameDone, RenderStopped
-from inceptionism.render.framestore import work_dir_for
 from inceptionism.render.video import VIDEO_OPTIONS, video
 
 
@@ -25,19 +21,8 @@ from inceptionism.render.video import VIDEO_OPTIONS, video
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Output .mp4. Default: INPUT-dream.mp4.")
 @click.option("--flow/--no-flow", default=True, help="Carry the dream along the optical flow.  [default: on]")
 @option_flags(VIDEO_OPTIONS)
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), help="Where finished frames are kept.")
-@click.option("--restart", is_flag=True, help="Discard the frames of an earlier render instead of resuming.")
-@click.option("--keep-frames", is_flag=True, help="Keep the work directory after success.")
-@click.option(
-    "--from",
-    "from_image",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="IMAGE",
-    help="Dream with the parameters stored in IMAGE; the flags you give override them.",
-)
-@dream_options
-@click.option("--guide", type=click.Path(dir_okay=False, path_type=Path), help="Dream the layers toward this image.")
-@click.option("--mask", type=click.Path(dir_okay=False, path_type=Path), help="White dreams, black stays.")
+@resume_options
+@dreaming_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or notices.")
 def video_command(
     input: Path,
@@ -69,24 +54,11 @@ def video_command(
     settings = dream_settings(from_image, options, guide=guide, mask=mask)
     output = output or unused_path(input.with_name(f"{input.stem}-dream.mp4"))
     net = shared_model(settings.model, weights=settings.weights, progress=not quiet)
-    stop = StopOnInterrupt()
-    with tqdm(unit="frame", file=sys.stderr, disable=True if quiet else None) as bar:
-
-        def frame_done(done: FrameDone) -> bool:
-            bar.total = done.frames
-            bar.update()
-            return stop.asked
-
-        try:
-            with stop:
-                result = video(
-                    input, output, settings=settings, model=net, guide=guide, mask=mask, flow=flow,
-                    work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=frame_done, **chosen,
-                )  # fmt: skip
-        except RenderStopped as stopped:
-            bar.close()
-            fail(
-                f"{stopped} (the frames are in {work_dir_for(output, work_dir)})",
-                EXIT_INTERRUPTED,
-            )
+    result = run_render(
+        lambda callback: video(
+            input, output, settings=settings, model=net, guide=guide, mask=mask, flow=flow,
+            work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=callback, **chosen,
+        ),
+        output=output, work_dir=work_dir, total=None, quiet=quiet,
+    )  # fmt: skip
     click.echo(f"wrote {result.output} ({result.frames} frames, seed {result.params['dream']['seed']})")

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
 
-from inceptionism.cli.app import EXIT_INTERRUPTED, cli, fail, show_notices
+from inceptionism.cli.app import cli, show_notices
 from inceptionism.cli.dream import dream_settings
-from inceptionism.cli.options import dream_options, option_flags
+from inceptionism.cli.options import dreaming_options, option_flags, resume_options
+from inceptionism.cli.render import run_render
 from inceptionism.io.files import unused_path
 from inceptionism.io.images import sample_path
 from inceptionism.models import shared_model
-from inceptionism.render.frames import FrameDone, RenderStopped
-from inceptionism.render.framestore import work_dir_for
 from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 
 
@@ -31,19 +27,8 @@ from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 )
 @option_flags(ZOOM_OPTIONS)
 @click.option("--labels/--no-labels", default=True, help="Write OUT.labels.csv and OUT.labels.png.  [default: on]")
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), help="Where finished frames are kept.")
-@click.option("--restart", is_flag=True, help="Discard the frames of an earlier render instead of resuming.")
-@click.option("--keep-frames", is_flag=True, help="Keep the work directory after success.")
-@click.option(
-    "--from",
-    "from_image",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="IMAGE",
-    help="Dream with the parameters stored in IMAGE; the flags you give override them.",
-)
-@dream_options
-@click.option("--guide", type=click.Path(dir_okay=False, path_type=Path), help="Dream the layers toward this image.")
-@click.option("--mask", type=click.Path(dir_okay=False, path_type=Path), help="White dreams, black stays.")
+@resume_options
+@dreaming_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or notices.")
 def zoom_command(
     input: Path | None,
@@ -77,46 +62,13 @@ def zoom_command(
         stem = input.stem if input else "noise" if settings.noise else sample_path().stem
         output = unused_path(Path(f"{stem}-zoom.mp4"))
     net = shared_model(settings.model, weights=settings.weights, progress=not quiet)
-    stop = StopOnInterrupt()
-    total = motion["frames"] or ZOOM_OPTIONS["frames"].default
-    with tqdm(total=total, unit="frame", file=sys.stderr, disable=True if quiet else None) as bar:
-
-        def frame_done(done: FrameDone) -> bool:
-            bar.update()
-            return stop.asked
-
-        try:
-            with stop:
-                result = zoom(
-                    input, output, settings=settings, model=net, guide=guide, mask=mask, labels=labels,
-                    work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=frame_done, **motion,
-                )  # fmt: skip
-        except RenderStopped as stopped:
-            bar.close()
-            fail(
-                f"{stopped} (the frames are in {work_dir_for(output, work_dir)})",
-                EXIT_INTERRUPTED,
-            )
+    result = run_render(
+        lambda callback: zoom(
+            input, output, settings=settings, model=net, guide=guide, mask=mask, labels=labels,
+            work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=callback, **motion,
+        ),
+        output=output, work_dir=work_dir, total=motion["frames"] or ZOOM_OPTIONS["frames"].default, quiet=quiet,
+    )  # fmt: skip
     click.echo(f"wrote {result.output} ({result.frames} frames, seed {result.params['dream']['seed']})")
     for path in result.labels:
         click.echo(f"wrote {path}")
-
-
-class StopOnInterrupt:
-    """The first Ctrl-C asks to stop after the current frame; a second one stops at once."""
-
-    def __init__(self) -> None:
-        self.asked = False
-
-    def __enter__(self) -> StopOnInterrupt:
-        self._previous = signal.signal(signal.SIGINT, self._ask)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self._previous)
-
-    def _ask(self, signum: int, frame: object) -> None:
-        if self.asked:
-            raise KeyboardInterrupt
-        self.asked = True
-        tqdm.write("stopping after this frame (Ctrl-C again to stop at once)", file=sys.stderr)

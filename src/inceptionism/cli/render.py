@@ -1,0 +1,60 @@
+"""Running a render of many frames from the command line: a progress bar, Ctrl-C, and how to resume."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from tqdm import tqdm
+
+from inceptionism.cli.app import EXIT_INTERRUPTED, fail
+from inceptionism.render.frames import FrameCallback, FrameDone, RenderStopped
+from inceptionism.render.framestore import work_dir_for
+
+T = TypeVar("T")
+
+
+def run_render(
+    render: Callable[[FrameCallback], T], *, output: Path, work_dir: Path | None, total: int | None, quiet: bool
+) -> T:
+    """Call ``render(callback)`` with a frame progress bar; the first Ctrl-C stops it after the frame.
+
+    A stopped render exits 130 with one line saying where its frames are and how to resume.
+    """
+    stop = _StopOnInterrupt()
+    with tqdm(total=total, unit="frame", file=sys.stderr, disable=True if quiet else None) as bar:
+
+        def frame_done(done: FrameDone) -> bool:
+            bar.total = done.frames
+            bar.update()
+            return stop.asked
+
+        try:
+            with stop:
+                return render(frame_done)
+        except RenderStopped as stopped:
+            bar.close()
+            fail(f"{stopped} (the frames are in {work_dir_for(output, work_dir)})", EXIT_INTERRUPTED)
+
+
+class _StopOnInterrupt:
+    """The first Ctrl-C asks to stop after the current frame; a second one stops at once."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def __enter__(self) -> _StopOnInterrupt:
+        self._previous = signal.signal(signal.SIGINT, self._ask)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _ask(self, signum: int, frame: object) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        tqdm.write("stopping after this frame (Ctrl-C again to stop at once)", file=sys.stderr)
