@@ -67,16 +67,21 @@ def test_bad_zoom_input_is_one_line(tmp_path, monkeypatch, args, message):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ctrl_c_stops_after_the_frame_and_the_same_command_resumes(tmp_path):
-    def command_for(path):
-        return [sys.executable, "-m", "inceptionism", "zoom", "-o", str(path), "--frames", "24", "--no-labels",
-                "--keep-frames", *SMALL]  # fmt: skip
+def interrupt_and_resume(tmp_path: Path, arguments: list[str], frames: int) -> None:
+    """Run the command twice: once whole, once stopped by Ctrl-C after frame 2 and run again.
 
-    whole, out = tmp_path / "whole.mp4", tmp_path / "zoom.mp4"
+    The resumed run must exit 130 with how to resume, leave no output, keep its frames, and then
+    finish with the same dreamed frames as the whole run.
+    """
+
+    def command_for(path):
+        return [sys.executable, "-m", "inceptionism", *arguments, "-o", str(path), "--keep-frames"]
+
+    whole, out = tmp_path / "whole.mp4", tmp_path / "out.mp4"
     assert subprocess.run(command_for(whole), timeout=300).returncode == 0
     command = command_for(out)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    work = tmp_path / "zoom.mp4.frames"
+    work = tmp_path / "out.mp4.frames"
     deadline = time.monotonic() + 120
     while not (work / "000001.png").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -85,15 +90,17 @@ def test_ctrl_c_stops_after_the_frame_and_the_same_command_resumes(tmp_path):
     assert process.returncode == 130, stderr
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("Error: stopped after frame ") and "run the same again to resume from there" in last
-    assert not out.exists()
-    kept = len(list(work.glob("0*.png")))
-    assert 2 <= kept < 24
+    assert not out.exists() and 2 <= len(list(work.glob("0*.png"))) < frames
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert len(decoded(out)) == 24
+    assert len(decoded(out)) == frames
     kept = sorted((tmp_path / "whole.mp4.frames").glob("0*.png"))
-    assert len(kept) == 24  # the same pixels: the frames dreamed, compared before encoding (see the README)
+    assert len(kept) == frames  # the same pixels: the frames dreamed, compared before encoding (see the README)
     assert all(np.array_equal(pixels_of(path), pixels_of(work / path.name)) for path in kept)
+
+
+def test_ctrl_c_stops_after_the_frame_and_the_same_command_resumes(tmp_path):
+    interrupt_and_resume(tmp_path, ["zoom", "--frames", "24", "--no-labels", *SMALL], 24)
 
 
 def test_video_command_dreams_a_clip_and_info_reads_it(tmp_path):
@@ -110,27 +117,4 @@ def test_video_command_dreams_a_clip_and_info_reads_it(tmp_path):
 
 def test_ctrl_c_stops_a_video_after_the_frame_and_it_resumes(tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", count=40, size=(192, 128))
-    args = ["--octaves", "1", "--steps", "3", "--seed", "2"]
-
-    def command_for(path):
-        return [sys.executable, "-m", "inceptionism", "video", str(clip), "-o", str(path), "--keep-frames", *args]
-
-    whole, out = tmp_path / "whole.mp4", tmp_path / "dream.mp4"
-    assert subprocess.run(command_for(whole), timeout=300).returncode == 0
-    command = command_for(out)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    work = tmp_path / "dream.mp4.frames"
-    deadline = time.monotonic() + 120
-    while not (work / "000001.png").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
-    assert "run the same again to resume from there" in stderr.strip().splitlines()[-1]
-    assert not out.exists() and 2 <= len(list(work.glob("0*.png"))) < 40
-    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
-    assert len(decoded(out)) == 40
-    kept = sorted((tmp_path / "whole.mp4.frames").glob("0*.png"))
-    assert len(kept) == 40  # the same pixels: the frames dreamed, compared before encoding (see the README)
-    assert all(np.array_equal(pixels_of(path), pixels_of(work / path.name)) for path in kept)
+    interrupt_and_resume(tmp_path, ["video", str(clip), "--octaves", "1", "--steps", "3", "--seed", "2"], 40)
