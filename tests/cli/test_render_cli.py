@@ -95,8 +95,9 @@ def interrupt_and_resume(tmp_path: Path, arguments: list[str], frames: int) -> N
     assert again.returncode == 0, again.stderr
     assert len(decoded(out)) == frames
     kept = sorted((tmp_path / "whole.mp4.frames").glob("0*.png"))
-    assert len(kept) == frames  # the same pixels: the frames dreamed, compared before encoding (see the README)
+    assert len(kept) == frames
     assert all(np.array_equal(pixels_of(path), pixels_of(work / path.name)) for path in kept)
+    assert out.read_bytes() == whole.read_bytes()  # the same frames, the same file
 
 
 def test_ctrl_c_stops_after_the_frame_and_the_same_command_resumes(tmp_path):

@@ -21,6 +21,7 @@ from PIL import Image
 from inceptionism.errors import ImageError, OutputError
 from inceptionism.io.files import check_writable, temporary_name
 from inceptionism.io.images import METADATA_KEY, save_image
+from inceptionism.io.video import X264_OPTIONS
 
 ANIMATIONS = (".mp4", ".gif", ".webp")
 """Extensions written as one animated file; any other path without an extension is a directory of PNGs."""
@@ -108,7 +109,7 @@ def _write_mp4(frames: Iterable[Image.Image], path: Path, *, fps: float, comment
                 # yuv420p halves the chroma: the sides must be even, so an odd last row or column is cropped.
                 stream.width, stream.height = image.width // 2 * 2, image.height // 2 * 2
                 stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": "18", "preset": "medium"}
+                stream.options = dict(X264_OPTIONS)
             array = np.asarray(image.convert("RGB"))[: stream.height, : stream.width]
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
             container.mux(stream.encode(frame))
