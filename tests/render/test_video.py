@@ -111,6 +111,14 @@ def test_bad_video_input(tmp_path, clip, tiny_net):
     where = data.find(b"mdat") + 8  # the coded frames, overwritten with noise: nothing decodes
     data[where : where + 4000] = np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes()
     broken.write_bytes(bytes(data))
+    unknown = tmp_path / "unknown.avi"  # an MPEG-4 stream whose codec tag no decoder claims
+    with av.open(str(unknown), "w") as container:
+        stream = container.add_stream("mpeg4", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for index in range(4):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((64, 96, 3), 60 * index, np.uint8))))
+        container.mux(stream.encode())
+    unknown.write_bytes(unknown.read_bytes().replace(b"FMP4", b"QZQZ"))
     sound_only = tmp_path / "tone.m4a"
     with av.open(str(clip)) as source, av.open(str(sound_only), "w", format="mp4") as target:
         stream = target.add_stream_from_template(source.streams.audio[0])
@@ -122,6 +130,7 @@ def test_bad_video_input(tmp_path, clip, tiny_net):
         ((text, "o.mp4"), {}, ImageError, f"{text} is not a video FFmpeg can read"),
         ((sound_only, "o.mp4"), {}, ImageError, f"{sound_only} has no video stream"),
         ((broken, "o.mp4"), {}, ImageError, f"{broken} is not a video FFmpeg can read"),
+        ((unknown, "o.mp4"), {}, ImageError, f"cannot decode the video of {unknown}: this FFmpeg has no decoder"),
         ((one, "o.mp4"), {}, ImageError, f"{one} has 1 frame; a video needs at least 2"),
         ((clip, "o.avi"), {}, OutputError, "a dreamed video is written as .mp4"),
         ((clip, "o.mp4"), {"start": 5.0}, InvalidParameterError, "start 5 s is beyond the end of the video (1.0"),

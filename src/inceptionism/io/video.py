@@ -80,6 +80,11 @@ def _open(path: Path):
     if not container.streams.video:
         container.close()
         raise ImageError(f"{path} has no video stream")
+    if container.streams.video[0].codec_context is None:
+        container.close()
+        raise ImageError(
+            f"cannot decode the video of {path}: this FFmpeg has no decoder for its codec; convert it to H.264 first"
+        )
     return container
 
 
@@ -87,7 +92,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     """What the video at ``path`` holds.
 
     Raises:
-        ImageError: not a file FFmpeg reads, or no video stream in it.
+        ImageError: not a file FFmpeg reads, no video stream in it, or one no decoder reads.
     """
     with _open(Path(path)) as container:
         stream = container.streams.video[0]
