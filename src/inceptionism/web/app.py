@@ -1,0 +1,64 @@
+"""The studio's FastAPI app: the job API, the catalog, the page, and who may use them.
+
+>>> from inceptionism.web.config import ServerSettings
+>>> app = create_app(ServerSettings(data_dir="/tmp/inceptionism-doctest"))
+>>> sorted(path for path in app.openapi()["paths"] if path.startswith("/api/jobs"))[:3]
+['/api/jobs', '/api/jobs/{job_id}', '/api/jobs/{job_id}/chart']
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from inceptionism._version import __version__
+from inceptionism.web.catalog import ModelCatalog
+from inceptionism.web.config import ServerSettings
+from inceptionism.web.limits import BodyLimit
+from inceptionism.web.routes import catalog as catalog_routes
+from inceptionism.web.routes import jobs as job_routes
+from inceptionism.web.security import protect
+from inceptionism.web.studio import Studio
+
+STATIC = resources.files("inceptionism.web") / "static"
+MULTIPART_SLACK = 2**20  # the form fields and boundaries beside the largest upload
+
+
+def create_app(settings: ServerSettings | None = None, *, catalog: ModelCatalog | None = None) -> FastAPI:
+    """The studio app for ``settings`` (the defaults and ``INCEPTIONISM_*`` variables if ``None``).
+
+    Its workers start with the app (``uvicorn.run(app)``, or a ``TestClient`` used as a
+    context manager) and stop with it.
+    """
+    settings = settings or ServerSettings()
+    studio = Studio.create(settings, catalog)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        studio.pool.start()
+        yield
+        studio.pool.stop()
+
+    app = FastAPI(
+        title="Inceptionism studio",
+        version=__version__,
+        description="DeepDream jobs (stills, zooms, videos) on this machine, with every parameter visible.",
+        lifespan=lifespan,
+    )
+    app.state.studio = studio
+    app.include_router(job_routes.router)
+    app.include_router(catalog_routes.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
+
+    protect(app, loopback=settings.loopback, token=studio.token)
+    app.add_middleware(BodyLimit, limit=settings.video_upload_bytes + MULTIPART_SLACK)
+    return app

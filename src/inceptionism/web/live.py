@@ -1,0 +1,81 @@
+"""What a running job is doing right now: its progress and its latest preview, kept in memory.
+
+Workers write here after every step; ``GET /api/jobs/{id}`` and the event stream read it.
+The database keeps only what must survive a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+PREVIEW_SIDE = 320
+
+
+@dataclass
+class LiveJob:
+    """The moving parts of one running job.
+
+    Attributes:
+        progress: 0..1 over the whole job.
+        frames_done: finished frames (1 for a finished still).
+        frames_total: frames in the job (1 for a still).
+        preview: the latest preview as a ``data:image/jpeg;base64,...`` URL, if any.
+        preview_version: counts previews, so a reader knows when there is a new one.
+    """
+
+    progress: float = 0.0
+    frames_done: int = 0
+    frames_total: int = 1
+    preview: str | None = None
+    preview_version: int = 0
+    last_preview: float = 0.0
+
+
+class LiveBoard:
+    """The live state of every running job, by id."""
+
+    def __init__(self, preview_interval: float) -> None:
+        self.preview_interval = preview_interval
+        self._jobs: dict[str, LiveJob] = {}
+        self._lock = threading.Lock()
+
+    def start(self, job_id: str, frames_total: int) -> LiveJob:
+        """A fresh live state for a job that starts running."""
+        with self._lock:
+            live = self._jobs[job_id] = LiveJob(frames_total=frames_total)
+        return live
+
+    def get(self, job_id: str) -> LiveJob | None:
+        """The live state of a running job, if it is running."""
+        return self._jobs.get(job_id)
+
+    def end(self, job_id: str) -> None:
+        """Forget a job that stopped running."""
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def offer_preview(self, live: LiveJob, pixels: torch.Tensor | None) -> None:
+        """Make ``pixels`` ``(1, 3, H, W)`` 0..255 the preview, unless the last one is too recent."""
+        moment = time.monotonic()
+        if pixels is None or moment - live.last_preview < self.preview_interval:
+            return
+        live.last_preview = moment
+        live.preview = jpeg_data_url(pixels)
+        live.preview_version += 1
+
+
+def jpeg_data_url(pixels: torch.Tensor) -> str:
+    """A small JPEG of ``pixels`` ``(1, 3, H, W)`` in 0..255, as a data URL."""
+    array = pixels[0].detach().float().clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    image = Image.fromarray(array)
+    image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -1,0 +1,126 @@
+"""What a job asks for: its parameters checked, bounded and completed before it is queued.
+
+A job's ``params`` use the Python API's keyword names (:func:`inceptionism.dream`,
+:func:`~inceptionism.zoom`, :func:`~inceptionism.video`). Everything is checked when the
+job is submitted, so that a queued job fails only for reasons no check could foresee; the
+seed is drawn then too, so a job re-run after a restart dreams the same pixels.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from inceptionism.engine.dreamer import Dreamer
+from inceptionism.engine.options import OPTIONS, SEED_LIMIT
+from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE, DreamSettings
+from inceptionism.errors import InvalidParameterError, unknown_name
+from inceptionism.render.video import VIDEO_OPTIONS
+from inceptionism.render.zoom import ZOOM_OPTIONS, ZoomSettings
+from inceptionism.web.catalog import ModelCatalog
+from inceptionism.web.config import ServerSettings
+
+ZOOM_FORMATS = ("mp4", "gif", "webp")
+JOB_OPTIONS: dict[str, tuple[str, ...]] = {
+    "dream": tuple(OPTIONS),
+    "zoom": (*OPTIONS, *ZOOM_OPTIONS, "format", "labels"),
+    "video": (*OPTIONS, *VIDEO_OPTIONS, "flow"),
+}
+"""The parameter names each kind of job takes."""
+SERVER_CHOSEN_WEIGHTS = ("default", "random")  # a path would let a request read any file of the server
+
+
+def prepare(
+    kind: str, params: Any, *, uploads: set[str], catalog: ModelCatalog, settings: ServerSettings
+) -> dict[str, Any]:
+    """The parameters of a new job, checked and completed (the model named, the seed drawn).
+
+    Args:
+        kind: ``dream``, ``zoom`` or ``video``.
+        params: the request's parameters (a JSON object).
+        uploads: the roles of the files sent with it (``image``, ``guide``, ``mask``).
+        catalog: the networks offered.
+        settings: the server's limits.
+
+    Raises:
+        InceptionismError: a parameter, layer or class that is unknown or out of bounds.
+    """
+    if kind not in JOB_OPTIONS:
+        raise InvalidParameterError(f"unknown job kind {kind!r}; use dream, zoom or video", argument="kind")
+    if not isinstance(params, dict):
+        raise InvalidParameterError(
+            f"params must be a JSON object of {kind}() keyword names, got {type(params).__name__}", argument="params"
+        )
+    for name in params:
+        if name not in JOB_OPTIONS[kind]:
+            raise unknown_name("parameter", str(name), JOB_OPTIONS[kind], "GET /api/options", argument=str(name))
+    params = {name: value for name, value in params.items() if value is not None}
+    params.setdefault("model", catalog.default)
+    params.setdefault("seed", secrets.randbelow(SEED_LIMIT))
+    _check_bounds(params, settings)
+    dream_options = {name: value for name, value in params.items() if name in OPTIONS}
+    dream_settings = DreamSettings.create(**dream_options)
+    _check_inputs(kind, dream_settings, uploads)
+    Dreamer(dream_settings, model=catalog.network(dream_settings.model))  # names, channels, classes, tile
+    if kind == "zoom":
+        _check_zoom(params, settings)
+    if kind == "video":
+        for name, option in VIDEO_OPTIONS.items():
+            if name in params:
+                params[name] = option.check(name, params[name])
+        _check_flag(params, "flow")
+    return params
+
+
+def _check_bounds(params: dict[str, Any], settings: ServerSettings) -> None:
+    if params.get("weights", "default") not in SERVER_CHOSEN_WEIGHTS:
+        raise InvalidParameterError(
+            f"weights must be 'default' or 'random' in the studio, got {params['weights']!r}", argument="weights"
+        )
+    limit = settings.max_side
+    size = params.setdefault("max_size", min(OPTIONS["max_size"].default, limit))
+    if isinstance(size, int) and not isinstance(size, bool) and size > limit:
+        raise InvalidParameterError(f"max_size {size} is over this studio's limit of {limit} px", argument="max_size")
+    noise = params.get("noise")
+    if noise is not None:
+        width, height = OPTIONS["noise"].check("noise", noise)
+        if max(width, height) > limit:
+            raise InvalidParameterError(
+                f"noise {width}x{height} is over this studio's limit of {limit} px a side", argument="noise"
+            )
+
+
+def _check_inputs(kind: str, settings: DreamSettings, uploads: set[str]) -> None:
+    if kind == "video":
+        if "image" not in uploads:
+            raise InvalidParameterError("a video job needs the video as the file field 'image'", argument="image")
+        if settings.noise is not None:
+            raise InvalidParameterError("a video dreams its own frames; noise does not apply", argument="noise")
+        return
+    if settings.noise is not None and "image" in uploads:
+        raise InvalidParameterError("give an image or noise, not both", argument="noise")
+    if settings.noise is None and "image" not in uploads:
+        raise InvalidParameterError(
+            'send an image (file field \'image\') or start from noise (params: "noise": "WxH")', argument="image"
+        )
+    if settings.noise is not None and "mask" in uploads:
+        raise InvalidParameterError(NOISE_HAS_NO_IMAGE, argument="mask")
+
+
+def _check_zoom(params: dict[str, Any], settings: ServerSettings) -> None:
+    motion = {name: params[name] for name in ZOOM_OPTIONS if name in params}
+    ZoomSettings(**motion)
+    frames = motion.get("frames", ZOOM_OPTIONS["frames"].default)
+    if frames > settings.max_frames:
+        raise InvalidParameterError(
+            f"frames {frames} is over this studio's limit of {settings.max_frames}", argument="frames"
+        )
+    fmt = params.setdefault("format", "mp4")
+    if fmt not in ZOOM_FORMATS:
+        raise InvalidParameterError(f"format must be mp4, gif or webp, got {fmt!r}", argument="format")
+    _check_flag(params, "labels")
+
+
+def _check_flag(params: dict[str, Any], name: str) -> None:
+    if name in params and not isinstance(params[name], bool):
+        raise InvalidParameterError(f"{name} must be true or false, got {params[name]!r}", argument=name)

@@ -1,0 +1,1 @@
+"""The API's routes: jobs, and the catalog of what there is to dream with."""

@@ -1,0 +1,176 @@
+"""``/api/jobs``: submit, follow, fetch, cancel and delete dreams, zooms and videos."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi.responses import FileResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from inceptionism.errors import InceptionismError
+from inceptionism.io.video import check_range, probe
+from inceptionism.web.deps import JobDep, StudioDep
+from inceptionism.web.errors import queue_full, refusal
+from inceptionism.web.params import prepare
+from inceptionism.web.schemas import JobCreated, JobOut, JobPage
+from inceptionism.web.store import FINISHED, Job
+from inceptionism.web.studio import Studio
+from inceptionism.web.uploads import UploadRefused, discard, keep_image, keep_video
+from inceptionism.web.workers import QueueFull
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+EVENT_POLL = 0.1  # seconds between two looks at a followed job
+RETRY_AFTER = 10
+
+
+@router.post("", status_code=202, response_model=JobCreated)
+def create_job(
+    studio: StudioDep,
+    kind: Annotated[str, Form(description="dream, zoom or video")] = "dream",
+    params: Annotated[str, Form(description="JSON object of the Python API's keyword names")] = "{}",
+    image: Annotated[UploadFile | None, File(description="the photo, or the video of a video job")] = None,
+    guide: Annotated[UploadFile | None, File(description="dream toward this image's features")] = None,
+    mask: Annotated[UploadFile | None, File(description="white dreams, black stays")] = None,
+) -> JobCreated:
+    """Queue a job; 202 with its id."""
+    try:
+        studio.pool.check_room()
+    except QueueFull:
+        raise queue_full(RETRY_AFTER) from None
+    asked = _parsed(params)
+    job_id, folder = studio.store.new_folder()
+    try:
+        files = _keep_uploads(studio, folder, kind, {"image": image, "guide": guide, "mask": mask})
+        prepared = prepare(kind, asked, uploads=set(files), catalog=studio.catalog, settings=studio.settings)
+        if kind == "video":
+            check_range(probe(folder / files["image"]), prepared.get("start", 0.0), prepared.get("end"))
+        job = studio.store.add(Job(id=job_id, kind=kind, state="queued", params=prepared, files=files))
+    except UploadRefused as error:
+        discard(folder)
+        raise HTTPException(error.status, error.detail) from None
+    except InceptionismError as error:
+        discard(folder)
+        raise refusal(error) from None
+    try:
+        studio.pool.submit(job.id)
+    except QueueFull:
+        studio.store.delete(job.id)
+        raise queue_full(RETRY_AFTER) from None
+    return JobCreated(id=job.id, state="queued", url=f"/api/jobs/{job.id}")
+
+
+def _parsed(params: str) -> Any:
+    try:
+        return json.loads(params)
+    except json.JSONDecodeError as error:
+        raise HTTPException(422, f"params is not valid JSON: {error.msg} at character {error.pos}") from None
+
+
+def _keep_uploads(studio: Studio, folder: Path, kind: str, uploads: dict[str, UploadFile | None]) -> dict[str, str]:
+    settings, files = studio.settings, {}
+    for role, upload in uploads.items():
+        if upload is None:
+            continue
+        if role == "image" and kind == "video":
+            files[role] = keep_video(
+                upload.file, folder, limit=settings.video_upload_bytes, max_frames=settings.max_frames
+            )
+        else:
+            files[role] = keep_image(
+                upload.file, folder, role, limit=settings.upload_bytes, max_pixels=settings.max_pixels
+            )
+    return files
+
+
+@router.get("", response_model=JobPage)
+def list_jobs(
+    studio: StudioDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JobPage:
+    """The gallery: jobs newest first, a page at a time."""
+    jobs, total = studio.store.page(page, per_page)
+    return JobPage(jobs=[_shown(studio, job) for job in jobs], page=page, per_page=per_page, total=total)
+
+
+def _shown(studio: Studio, job: Job) -> JobOut:
+    return JobOut.of(job, studio.board.get(job.id))
+
+
+@router.get("/{job_id}", response_model=JobOut)
+def get_job(studio: StudioDep, job: JobDep) -> JobOut:
+    """A job's state, progress, parameters and outcome."""
+    return _shown(studio, job)
+
+
+@router.get("/{job_id}/events", response_class=EventSourceResponse)
+async def job_events(studio: StudioDep, job: JobDep) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events: ``progress``, ``preview`` (a small JPEG, a few a second) and ``done``."""
+    shown_progress, shown_preview = None, 0
+    while True:
+        current = studio.store.get(job.id)
+        if current is None:
+            return
+        view = _shown(studio, current)
+        progress = (view.state, round(view.progress, 3), view.frames_done, view.frames_total)
+        if progress != shown_progress:
+            shown_progress = progress
+            yield ServerSentEvent(
+                event="progress",
+                data={"state": view.state, "progress": view.progress,
+                      "frames_done": view.frames_done, "frames_total": view.frames_total},
+            )  # fmt: skip
+        live = studio.board.get(job.id)
+        if live is not None and live.preview is not None and live.preview_version != shown_preview:
+            shown_preview = live.preview_version
+            yield ServerSentEvent(event="preview", data={"image": live.preview})
+        if current.state in FINISHED:
+            yield ServerSentEvent(event="done", data=view.model_dump())
+            return
+        await asyncio.sleep(EVENT_POLL)
+
+
+@router.get("/{job_id}/result", response_class=FileResponse)
+def job_result(studio: StudioDep, job: JobDep) -> FileResponse:
+    """The result: the PNG with its parameters inside, or the animation or video."""
+    if job.state != "done" or job.result is None:
+        raise HTTPException(404, f"job {job.id} has no result yet: it is {job.state}")
+    return _file(studio, job, job.result, job.media_type, download=f"{job.kind}-{job.id[:8]}{Path(job.result).suffix}")
+
+
+@router.get("/{job_id}/input", response_class=FileResponse)
+def job_input(studio: StudioDep, job: JobDep) -> FileResponse:
+    """The image the job was given."""
+    if "image" not in job.files or job.kind == "video":
+        raise HTTPException(404, f"job {job.id} was given no image")
+    return _file(studio, job, job.files["image"], None)
+
+
+@router.get("/{job_id}/chart", response_class=FileResponse)
+def job_chart(studio: StudioDep, job: JobDep) -> FileResponse:
+    """A zoom's chart of the labels the network saw, frame by frame."""
+    if job.state != "done" or job.chart is None:
+        raise HTTPException(404, f"job {job.id} has no label chart (only a finished zoom with labels has one)")
+    return _file(studio, job, job.chart, "image/png")
+
+
+def _file(studio: Studio, job: Job, name: str, media_type: str | None, download: str | None = None) -> FileResponse:
+    path = studio.store.folder(job.id) / Path(name).name
+    if not path.is_file():
+        raise HTTPException(404, f"the file of job {job.id} is gone from the data directory")
+    return FileResponse(path, media_type=media_type, filename=download)
+
+
+@router.delete("/{job_id}", status_code=202, response_model=JobOut, responses={204: {"description": "Deleted"}})
+def delete_job(studio: StudioDep, job: JobDep) -> Any:
+    """Cancel a queued or running job (202: a running one stops after its step), or delete a finished one (204)."""
+    if job.state in FINISHED:
+        studio.store.delete(job.id)
+        return Response(status_code=204)
+    studio.pool.cancel(job.id)
+    return _shown(studio, studio.store.get(job.id) or job)
