@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from inceptionism.web.config import LOOPBACK_NAMES
 
@@ -24,11 +23,28 @@ COOKIE = "inceptionism_token"
 def protect(app: FastAPI, *, loopback: bool, token: str | None) -> None:
     """Add the Host check (loopback) or the token check (any other address) to ``app``."""
     if loopback:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=[*LOOPBACK_NAMES, "[::1]"])
+        app.middleware("http")(HostCheck())
         return
     if token is None:
         raise ValueError("a studio on a public address needs a token")
     app.middleware("http")(TokenCheck(token))
+
+
+class HostCheck:
+    """Middleware answering 400 to a request whose ``Host`` header names another machine."""
+
+    allowed = (*LOOPBACK_NAMES, "[::1]")
+
+    async def __call__(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Let the request through if its ``Host`` is this machine."""
+        host = request.headers.get("host", "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name in self.allowed:
+            return await call_next(request)
+        return JSONResponse(
+            {"detail": f"Host header {host[:100]!r} is not this machine; open the studio at http://127.0.0.1"},
+            status_code=400,
+        )
 
 
 class TokenCheck:

@@ -1,0 +1,74 @@
+"""``inceptionism serve``: the web studio on this machine."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import webbrowser
+from pathlib import Path
+
+import click
+
+from inceptionism.cli.app import cli, fail
+
+
+@cli.command("serve")
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1); others need the access token.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default 8000).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where jobs and results are kept (default ~/.inceptionism/studio).",
+)
+@click.option("--workers", type=click.IntRange(1, 16), default=None, help="Jobs dreamed at once (default 1).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the studio in the browser.")
+def serve_command(host: str | None, port: int | None, data_dir: Path | None, workers: int | None,
+                  open_browser: bool) -> None:  # fmt: skip
+    """Serve the web studio: drop a photo, pick a layer, watch it dream.
+
+    Settings not given here come from INCEPTIONISM_* environment variables
+    (INCEPTIONISM_PORT, INCEPTIONISM_DATA_DIR, INCEPTIONISM_WORKERS, INCEPTIONISM_TOKEN,
+    INCEPTIONISM_QUEUE_LIMIT, INCEPTIONISM_MAX_UPLOAD_MB...), then the defaults.
+
+    \b
+    Examples:
+        inceptionism serve --open
+        inceptionism serve --port 8080 --data-dir ~/dreams
+        inceptionism serve --host 0.0.0.0   # prints a URL with the access token
+    """
+    try:
+        import uvicorn
+        from pydantic import ValidationError
+
+        from inceptionism.web.app import create_app
+        from inceptionism.web.config import ServerSettings
+    except ImportError as error:
+        fail(f"the studio needs the [web] extra ({error.name} is missing): pip install 'inceptionism[web]'")
+    given = {"host": host, "port": port, "data_dir": data_dir, "workers": workers}
+    try:
+        settings = ServerSettings(**{name: value for name, value in given.items() if value is not None})
+    except ValidationError as error:
+        problem = error.errors()[0]
+        fail(f"INCEPTIONISM_{str(problem['loc'][0]).upper()}: {problem['msg']}")
+    _check_port_free(settings.host, settings.port)
+    try:
+        app = create_app(settings)
+    except OSError as error:
+        fail(f"cannot use the data directory {settings.data_dir}: {error.strerror or error}")
+    token = app.state.studio.token
+    url = settings.url + (f"?token={token}" if token else "")
+    click.echo(f"Inceptionism studio at {url}  (data in {settings.data_dir}; Ctrl-C stops)")
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            fail(f"cannot listen on {host}:{port}: {error.strerror or error}; give another --port or --host")
