@@ -1,6 +1,7 @@
 """The studio's FastAPI app: the job API, the catalog, the page, and who may use them.
 
 >>> from inceptionism.web.config import ServerSettings
+from inceptionism.web.docs import add_docs
 >>> app = create_app(ServerSettings(data_dir="/tmp/inceptionism-doctest"))
 >>> sorted(path for path in app.openapi()["paths"] if path.startswith("/api/jobs"))[:3]
 ['/api/jobs', '/api/jobs/{job_id}', '/api/jobs/{job_id}/chart']
@@ -19,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from inceptionism._version import __version__
 from inceptionism.web.catalog import ModelCatalog
 from inceptionism.web.config import ServerSettings
+from inceptionism.web.docs import add_docs
 from inceptionism.web.limits import BodyLimit
 from inceptionism.web.routes import catalog as catalog_routes
 from inceptionism.web.routes import jobs as job_routes
@@ -49,11 +51,14 @@ def create_app(settings: ServerSettings | None = None, *, catalog: ModelCatalog 
         version=__version__,
         description="DeepDream jobs (stills, zooms, videos) on this machine, with every parameter visible.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.studio = studio
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    add_docs(app)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
