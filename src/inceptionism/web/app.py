@@ -1,8 +1,8 @@
 """The studio's FastAPI app: the job API, the catalog, the page, and who may use them.
 
+>>> import tempfile
 >>> from inceptionism.web.config import ServerSettings
-from inceptionism.web.docs import add_docs
->>> app = create_app(ServerSettings(data_dir="/tmp/inceptionism-doctest"))
+>>> app = create_app(ServerSettings(data_dir=tempfile.mkdtemp()))
 >>> sorted(path for path in app.openapi()["paths"] if path.startswith("/api/jobs"))[:3]
 ['/api/jobs', '/api/jobs/{job_id}', '/api/jobs/{job_id}/chart']
 """
