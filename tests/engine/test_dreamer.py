@@ -190,3 +190,18 @@ def test_fourier_noise_is_bounded_by_the_memory_budget(tiny_net):
     assert info.value.argument == "noise"
     fits = Dreamer(DreamSettings(noise=(128, 128), memory_budget=8, steps=1, precision="fp32"), model=tiny_net)
     assert fits(seed=0).pixels.shape == (1, 3, 128, 128)
+
+
+def test_check_refuses_before_any_step_what_could_not_be_dreamed(tiny_net):
+    from inceptionism.errors import ImageError
+
+    with pytest.raises(ImageError, match=r"^image is 6x40 px, too small for tiny: it needs at least 8x8 px$"):
+        Dreamer(DreamSettings(octaves=1), model=tiny_net).check((6, 40))
+    with pytest.raises(ImageError, match=r"the smallest octave of this 12x12 image is 6x6 px, under the 8 px"):
+        Dreamer(DreamSettings(octaves=3, octave_scale=1.4), model=tiny_net).check((12, 12))
+    with pytest.raises(ImageError, match=r"^noise is 6x6 px, too small for tiny"):
+        Dreamer(DreamSettings(noise=(6, 6)), model=tiny_net).check()
+    with pytest.raises(InvalidParameterError, match=r"over the memory budget of 1 MB"):
+        Dreamer(DreamSettings(noise=(1024, 1024), memory_budget=1), model=tiny_net).check()
+    Dreamer(DreamSettings(octaves=2), model=tiny_net).check((64, 48))  # fits: no error
+    Dreamer(DreamSettings(noise=(32, 32)), model=tiny_net).check()

@@ -371,10 +371,24 @@ class Dreamer:
         values = NOISE_GREY + NOISE_SPREAD * torch.rand(1, 3, height, width, generator=generator)
         return values.round_().to(torch.uint8).to(self.device)  # the levels of an 8-bit image
 
-    def _visualize(
-        self, generator: torch.Generator, seed: int | None, callback: ProgressCallback | None, index: int
-    ) -> DreamFrame:
-        width, height = self.settings.noise
+    def check(self, size: tuple[int, int] | None = None) -> None:
+        """Refuse now, before any step, a frame of ``size`` ``(width, height)`` that could not be dreamed.
+
+        Too small for the network at the smallest octave, over the side limit, too many tiles,
+        or Fourier noise over the memory budget. ``None``: the settings' noise size.
+        """
+        size = size or self.settings.noise
+        if size is None:
+            raise InvalidParameterError("give the size of the frame to check")
+        if self.settings.mode == "fourier":
+            self._fourier_objective(size)
+        else:
+            width, height = size
+            check_size(self.net, self.settings.schedule(tile=self.settings.tile), height, width)
+
+    def _fourier_objective(self, size: tuple[int, int]) -> Objective:
+        """The objective for Fourier noise of ``size``, after checking that the network and the budget take it."""
+        width, height = size
         if min(width, height) < self.net.min_size:
             raise ImageError(
                 f"noise is {width}x{height} px, too small for {self.net.name}: "
@@ -392,6 +406,13 @@ class Dreamer:
                 "or raise memory_budget",
                 argument="noise",
             )
+        return objective
+
+    def _visualize(
+        self, generator: torch.Generator, seed: int | None, callback: ProgressCallback | None, index: int
+    ) -> DreamFrame:
+        width, height = self.settings.noise
+        objective = self._fourier_objective((width, height))
         image = FourierImage(height, width, generator=generator, decay_power=FOURIER_DECAY).to(self.device)
         with torch.no_grad():
             source = image().round().clamp_(0, 255)

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from inceptionism.errors import ImageError, InceptionismError, WeightsError
+from inceptionism.errors import InceptionismError, WeightsError
 
 
 def refusal(error: InceptionismError) -> HTTPException:
-    """415 for an input that is no usable image or video, 503 for weights this server lacks, else 422."""
-    if isinstance(error, ImageError):
-        status = 415
-    elif isinstance(error, WeightsError):
-        status = 503
-    else:
-        status = 422
-    return HTTPException(status, str(error))
+    """503 for weights this server lacks; else 422 (a parameter, name or size the job cannot have)."""
+    return HTTPException(503 if isinstance(error, WeightsError) else 422, str(error))
 
 
 def queue_full(retry_after: int) -> HTTPException:

@@ -9,10 +9,11 @@ seed is drawn then too, so a job re-run after a restart dreams the same pixels.
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 from inceptionism.engine.dreamer import Dreamer
-from inceptionism.engine.options import OPTIONS, SEED_LIMIT
+from inceptionism.engine.options import OPTIONS
 from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE, DreamSettings
 from inceptionism.errors import InvalidParameterError, unknown_name
 from inceptionism.render.video import VIDEO_OPTIONS
@@ -28,22 +29,25 @@ JOB_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 """The parameter names each kind of job takes."""
 SERVER_CHOSEN_WEIGHTS = ("default", "random")  # a path would let a request read any file of the server
+DRAWN_SEEDS = 2**53  # seeds the studio draws stay exact as JavaScript numbers
 
 
 def prepare(
-    kind: str, params: Any, *, uploads: set[str], catalog: ModelCatalog, settings: ServerSettings
+    kind: str, params: Any, *, uploads: dict[str, Path], catalog: ModelCatalog, settings: ServerSettings
 ) -> dict[str, Any]:
     """The parameters of a new job, checked and completed (the model named, the seed drawn).
 
     Args:
         kind: ``dream``, ``zoom`` or ``video``.
         params: the request's parameters (a JSON object).
-        uploads: the roles of the files sent with it (``image``, ``guide``, ``mask``).
+        uploads: the files sent with it, by role (``image``, ``guide``, ``mask``), already
+            checked to be images (or, for a video job, the video).
         catalog: the networks offered.
         settings: the server's limits.
 
     Raises:
-        InceptionismError: a parameter, layer or class that is unknown or out of bounds.
+        InceptionismError: a parameter, layer or class that is unknown or out of bounds, or an
+            image or noise size the network cannot dream.
     """
     if kind not in JOB_OPTIONS:
         raise InvalidParameterError(f"unknown job kind {kind!r}; use dream, zoom or video", argument="kind")
@@ -56,12 +60,19 @@ def prepare(
             raise unknown_name("parameter", str(name), JOB_OPTIONS[kind], "GET /api/options", argument=str(name))
     params = {name: value for name, value in params.items() if value is not None}
     params.setdefault("model", catalog.default)
-    params.setdefault("seed", secrets.randbelow(SEED_LIMIT))
+    params.setdefault("seed", secrets.randbelow(DRAWN_SEEDS))
     _check_bounds(params, settings)
     dream_options = {name: value for name, value in params.items() if name in OPTIONS}
     dream_settings = DreamSettings.create(**dream_options)
-    _check_inputs(kind, dream_settings, uploads)
-    Dreamer(dream_settings, model=catalog.network(dream_settings.model))  # names, channels, classes, tile
+    _check_inputs(kind, dream_settings, set(uploads))
+    dreamer = Dreamer(  # names, channels, classes, tile, guide and mask, as the job will meet them
+        dream_settings,
+        model=catalog.network(dream_settings.model),
+        guide=uploads.get("guide"),
+        mask=uploads.get("mask"),
+    )
+    if kind != "video":
+        dreamer.check(None if "image" not in uploads else dreamer.load(uploads["image"]).image.size)
     if kind == "zoom":
         _check_zoom(params, settings)
     if kind == "video":

@@ -100,7 +100,9 @@ class JobRun:
             **options,
         )
         self.live.frames_done, self.live.progress = 1, 1.0
-        save_image(result.image, self.folder / "result.png", metadata=result.params)
+        recorded = {**result.params, **{"input" if role == "image" else role: name
+                                        for role, name in self.job.names.items()}}  # fmt: skip
+        save_image(result.image, self.folder / "result.png", metadata=recorded)
         labels = {"before": self._labels(result.source.image), "after": self._labels(result.image)}
         return Outcome("result.png", MEDIA_TYPES[".png"], labels=labels)
 

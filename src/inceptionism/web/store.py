@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     state TEXT NOT NULL,
     params TEXT NOT NULL,
     files TEXT NOT NULL,
+    names TEXT NOT NULL DEFAULT '{}',
     created TEXT NOT NULL,
     started TEXT,
     finished TEXT,
@@ -72,6 +73,7 @@ class Job:
         state: one of :data:`STATES`.
         params: what was asked, in the Python API's keyword names (the seed filled in).
         files: upload role (``image``, ``guide``, ``mask``) to its file name in the job's folder.
+        names: upload role to the name the file had on the user's machine (recorded, never a path).
         result: the result's file name in the job's folder, once done.
         chart: the zoom's label chart file name, once done.
         labels: what the network saw before and after (``{"before": [...], "after": [...]}``).
@@ -82,6 +84,7 @@ class Job:
     state: str
     params: dict[str, Any]
     files: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
     created: str = ""
     started: str | None = None
     finished: str | None = None
@@ -94,7 +97,7 @@ class Job:
     labels: dict[str, Any] | None = None
 
 
-_JSON_COLUMNS = ("params", "files", "labels")
+_JSON_COLUMNS = ("params", "files", "names", "labels")
 
 
 def _row_to_job(row: sqlite3.Row) -> Job:
@@ -148,8 +151,16 @@ class JobStore:
         job.created = job.created or now()
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO jobs (id, kind, state, params, files, created) VALUES (?, ?, ?, ?, ?, ?)",
-                (job.id, job.kind, job.state, json.dumps(job.params), json.dumps(job.files), job.created),
+                "INSERT INTO jobs (id, kind, state, params, files, names, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.id,
+                    job.kind,
+                    job.state,
+                    json.dumps(job.params),
+                    json.dumps(job.files),
+                    json.dumps(job.names),
+                    job.created,
+                ),
             )
         return job
 

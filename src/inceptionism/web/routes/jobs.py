@@ -45,11 +45,14 @@ def create_job(
     asked = _parsed(params)
     job_id, folder = studio.store.new_folder()
     try:
-        files = _keep_uploads(studio, folder, kind, {"image": image, "guide": guide, "mask": mask})
-        prepared = prepare(kind, asked, uploads=set(files), catalog=studio.catalog, settings=studio.settings)
+        uploads = {"image": image, "guide": guide, "mask": mask}
+        files = _keep_uploads(studio, folder, kind, uploads)
+        paths = {role: folder / name for role, name in files.items()}
+        prepared = prepare(kind, asked, uploads=paths, catalog=studio.catalog, settings=studio.settings)
         if kind == "video":
             check_range(probe(folder / files["image"]), prepared.get("start", 0.0), prepared.get("end"))
-        job = studio.store.add(Job(id=job_id, kind=kind, state="queued", params=prepared, files=files))
+        names = {role: _shown_name(upload.filename) for role, upload in uploads.items() if role in files}
+        job = studio.store.add(Job(id=job_id, kind=kind, state="queued", params=prepared, files=files, names=names))
     except UploadRefused as error:
         discard(folder)
         raise HTTPException(error.status, error.detail) from None
@@ -62,6 +65,12 @@ def create_job(
         studio.store.delete(job.id)
         raise queue_full(RETRY_AFTER) from None
     return JobCreated(id=job.id, state="queued", url=f"/api/jobs/{job.id}")
+
+
+def _shown_name(filename: str | None) -> str:
+    """The upload's own name, for the record only: its last part, printable, at most 200 characters."""
+    name = Path((filename or "upload").replace("\\", "/")).name
+    return "".join(c for c in name if c.isprintable())[:200] or "upload"
 
 
 def _parsed(params: str) -> Any:

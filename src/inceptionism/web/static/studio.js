@@ -57,9 +57,8 @@ const state = {
   extraParams: {},    // further known options kept from "Use these settings"
   job: null,          // id of the job being followed
   events: null,       // its EventSource
-  poll: null,         // timer of the polling fallback (or of the gallery refresh)
-  page: 0,            // gallery pages loaded
-  total: 0,
+  poll: null,         // timer of the polling fallback when the event stream is gone
+  total: 0,           // jobs on the server (the gallery's "more" shows until all are shown)
   mask: { painting: false, last: null, painted: false },
 };
 
@@ -82,7 +81,7 @@ async function api(path, options = {}) {
   const text = await response.text();
   let body = null;
   try {
-    body = text ? JSON.parse(text) : null;
+    body = text ? parseJson(text) : null;
   } catch {
     body = null;
   }
@@ -93,6 +92,21 @@ async function api(path, options = {}) {
     throw new ApiError(response.status, String(detail), response.headers.get("Retry-After"));
   }
   return body;
+}
+
+// Seeds are integers up to 2**63 - 1, beyond what a JavaScript number holds exactly
+// (2**53 - 1). They are read as strings and sent back as JSON integers, digit for digit.
+const BIG_SEED = /("seed"\s*:\s*)(\d{16,})(?=\s*[,}])/g;
+
+/** JSON.parse, keeping long seeds as digit strings. */
+function parseJson(text) {
+  return JSON.parse(text.replace(BIG_SEED, '$1"$2"'));
+}
+
+/** JSON.stringify, writing a digit-string or BigInt seed as a JSON integer. */
+function toJson(value, indent) {
+  const text = JSON.stringify(value, (key, item) => (typeof item === "bigint" ? item.toString() : item), indent);
+  return text.replace(/("seed":\s*)"(\d+)"/g, "$1$2");
 }
 
 /** One line in the aria-live status: kind is "info", "ok", "busy" or "error". */
@@ -250,6 +264,7 @@ function addClass(label) {
   if (!state.classes.includes(label)) state.classes.push(label);
   $("#class-search").value = "";
   renderClasses();
+  setStatus(`Class added: ${label}.`);
 }
 
 function renderClasses() {
@@ -328,6 +343,7 @@ function setPhoto(blob, name) {
         const canvas = $("#mask");
         canvas.width = img.naturalWidth;
         canvas.height = img.naturalHeight;
+        $("#canvas-wrap").style.setProperty("--ratio", `${img.naturalWidth} / ${img.naturalHeight}`);
         clearMask();
       };
       img.src = state.photoUrl;
@@ -515,10 +531,10 @@ function buildParams() {
       ? Math.round(Number(input.value))
       : Math.round(Number(input.value) * 100) / 100;
   }
-  const seed = numberOf("#seed");
-  if (seed !== undefined) {
-    if (!Number.isSafeInteger(seed) || seed < 0) return { error: "Seed: a whole number, 0 or more.", field: "#seed" };
-    params.seed = seed;
+  const seed = $("#seed").value.trim();
+  if (seed) {
+    if (!/^\d{1,19}$/.test(seed)) return { error: "Seed: a whole number, 0 or more.", field: "#seed" };
+    params.seed = Number.isSafeInteger(Number(seed)) ? Number(seed) : BigInt(seed); // see toJson
   }
   const maxSize = numberOf("#max-size");
   if (maxSize !== undefined) {
@@ -572,7 +588,7 @@ async function submitJob(event) {
   }
   const form = new FormData();
   form.append("kind", kind);
-  form.append("params", JSON.stringify(built.params));
+  form.append("params", toJson(built.params));
   const noise = kind !== "video" && $("#noise").checked;
   if (state.photo && !noise) form.append("image", state.photo, state.photoName || "photo");
   if (state.guide) form.append("guide", state.guide, state.guide.name || "guide");
@@ -597,7 +613,6 @@ function followJob(id) {
   state.job = id;
   $("#dream").disabled = true;
   $("#cancel").disabled = false;
-  $("#studio").setAttribute("aria-busy", "true");
   renderProgress({ state: "queued", progress: 0, frames_done: 0, frames_total: 0 });
   refreshGallery();
   const events = new EventSource(`/api/jobs/${id}/events`);
@@ -609,7 +624,7 @@ function followJob(id) {
     preview.hidden = false;
     $("#preview-placeholder").hidden = true;
   });
-  events.addEventListener("done", (event) => finishJob(JSON.parse(event.data)));
+  events.addEventListener("done", (event) => finishJob(parseJson(event.data)));
   events.addEventListener("error", () => {
     // The stream broke (or was refused). EventSource retries by itself while CONNECTING;
     // once CLOSED, ask for the job instead until it finishes.
@@ -647,7 +662,6 @@ function stopFollowing() {
   state.job = null;
   $("#dream").disabled = false;
   $("#cancel").disabled = true;
-  $("#studio").removeAttribute("aria-busy");
 }
 
 /** Progress bar and status from a progress event (or a Job). */
@@ -656,12 +670,13 @@ function renderProgress(data) {
   const value = Math.max(0, Math.min(1, Number(data.progress) || 0));
   progress.value = data.state === "done" ? 1 : value;
   const percent = `${Math.round(progress.value * 100)} %`;
-  const frames = data.frames_total ? `frame ${Math.min(data.frames_done + 1, data.frames_total)} of ${data.frames_total}` : "";
+  const frames = data.frames_total > 1 ? `frame ${Math.min(data.frames_done + 1, data.frames_total)} of ${data.frames_total}` : "";
   const text = frames ? `${frames} · ${percent}` : percent;
   $("#progress-text").textContent = text;
   progress.setAttribute("aria-valuetext", text);
+  // The status line (aria-live) changes with the state only; the numbers are on the bar.
   if (data.state === "queued") setStatus("Waiting in the queue…", "busy");
-  else if (data.state === "running") setStatus(`Dreaming… ${text}`, "busy");
+  else if (data.state === "running") setStatus("Dreaming…", "busy");
 }
 
 /** A followed job ended (done, failed or cancelled): say so, show the result in the gallery. */
@@ -714,10 +729,10 @@ function shortId(id) {
   return String(id || "").slice(0, 8);
 }
 
-/** Load gallery page `page` (1: the newest) and show it; page 1 replaces, later pages append. */
+/** Load gallery page `page` (1: the newest) and show it: page 1 merges into the items shown
+ *  (new jobs on top), later pages append. */
 async function loadGallery(page = 1) {
   const answer = await api(`/api/jobs?page=${page}&per_page=${PER_PAGE}`);
-  state.page = Math.max(state.page, page);
   state.total = answer.total;
   renderGallery(answer.jobs, { append: page > 1 });
   return answer;
@@ -741,7 +756,9 @@ function renderGallery(jobs, { append = false } = {}) {
     const old = gallery.querySelector(`.job[data-id="${job.id}"]`);
     if (old) {
       let item = old;
-      if (old.dataset.state !== job.state || old.dataset.result !== String(job.result)) {
+      // A finished job never runs again: an older answer saying "running" does not replace it.
+      const stale = !ACTIVE.has(old.dataset.state) && ACTIVE.has(job.state);
+      if (!stale && (old.dataset.state !== job.state || old.dataset.result !== String(job.result))) {
         item = renderJob(job);
         old.replaceWith(item);
       }
@@ -862,7 +879,7 @@ function renderJob(job) {
   const summary = document.createElement("summary");
   summary.textContent = "Parameters";
   const pre = document.createElement("pre");
-  pre.textContent = JSON.stringify(job.params || {}, null, 2);
+  pre.textContent = toJson(job.params || {}, 2);
   details.append(summary, pre);
   item.append(details);
 
@@ -1126,7 +1143,9 @@ function wire() {
 
   $("#more").addEventListener("click", async () => {
     try {
-      await loadGallery(state.page + 1);
+      // The page after the items shown: deletions and new jobs since then shift the pages,
+      // so it is counted from what is shown (items already there are skipped).
+      await loadGallery(Math.floor($("#gallery").children.length / PER_PAGE) + 1);
     } catch (error) {
       setStatus(`Cannot load more: ${errorText(error)}`, "error");
     }
