@@ -275,3 +275,30 @@ def test_prepared_copy_in_the_autocast_dtype_computes_exactly_what_autocast_does
         kept.tap(["inception4c"]) as slow,
     ):
         assert torch.equal(fast(pixels)["inception4c"], slow(pixels)["inception4c"])
+
+
+def test_threads_tapping_one_network_at_once_each_get_their_own_layers():
+    import threading
+
+    from conftest import make_tiny_net
+
+    net = make_tiny_net()
+    pixels = torch.rand(1, 3, 32, 32) * 255
+    with net.tap(["conv1"]) as first, net.tap(["conv3"]) as last:
+        expected = {"conv1": first(pixels)["conv1"], "conv3": last(pixels)["conv3"]}
+    failures: list[BaseException] = []
+
+    def tap_many(layer: str) -> None:
+        try:
+            for _ in range(200):
+                with net.tap([layer]) as extract:
+                    assert torch.equal(extract(pixels)[layer], expected[layer])
+        except BaseException as error:  # reported below: an assert in a thread does not fail the test
+            failures.append(error)
+
+    threads = [threading.Thread(target=tap_many, args=(layer,)) for layer in ("conv1", "conv3", "conv1", "conv3")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []

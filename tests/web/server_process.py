@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 
 TESTS = Path(__file__).resolve().parents[1]
 LAUNCH = """

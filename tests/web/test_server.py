@@ -8,10 +8,9 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import pytest
 from PIL import Image
-
 from server_process import start_server
 
 DATA = Path(__file__).resolve().parents[1] / "data"

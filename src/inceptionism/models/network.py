@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from copy import deepcopy
@@ -231,7 +232,9 @@ class Network(nn.Module):
     def tap(self, layers: Collection[str]) -> Iterator[Callable[[Tensor], dict[str, Tensor]]]:
         """Capture the outputs of ``layers``; the forward stops once all are captured.
 
-        Hooks live only inside the ``with`` block, so the network is left as it was.
+        Hooks live only inside the ``with`` block, so the network is left as it was. A tap
+        sees only the forward passes of the thread that calls its function: threads may
+        dream with the same network at once, each through a tap of its own.
 
         Args:
             layers: layer names (see :attr:`layers`).
@@ -248,8 +251,11 @@ class Network(nn.Module):
         need_forward = bool(hooked) or LOGITS in source.values()
         need_full_forward = LOGITS in source.values()
         captured: dict[str, Tensor] = {}
+        caller = {"thread": threading.get_ident()}
 
         def capture(name: str, _module: nn.Module, _inputs: object, output: Tensor) -> None:
+            if threading.get_ident() != caller["thread"]:
+                return  # another thread's forward pass through the same network
             captured[name] = output.relu() if name in self.pre_relu_layers else output
             if not need_full_forward and len(captured) == len(hooked):
                 raise _StopForward
@@ -260,6 +266,7 @@ class Network(nn.Module):
 
         def extract(pixels: Tensor) -> dict[str, Tensor]:
             captured.clear()
+            caller["thread"] = threading.get_ident()
             if need_forward:
                 try:
                     logits = self(pixels)

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -21,6 +22,7 @@ from inceptionism._version import __version__
 from inceptionism.web.catalog import ModelCatalog
 from inceptionism.web.config import ServerSettings
 from inceptionism.web.docs import add_docs
+from inceptionism.web.errors import validation_detail
 from inceptionism.web.limits import BodyLimit
 from inceptionism.web.routes import catalog as catalog_routes
 from inceptionism.web.routes import jobs as job_routes
@@ -55,6 +57,7 @@ def create_app(settings: ServerSettings | None = None, *, catalog: ModelCatalog 
         redoc_url=None,
     )
     app.state.studio = studio
+    app.add_exception_handler(RequestValidationError, validation_detail)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

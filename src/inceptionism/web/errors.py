@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException
+import re
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from inceptionism.errors import InceptionismError, WeightsError
 
 
-def refusal(error: InceptionismError) -> HTTPException:
-    """503 for weights this server lacks; else 422 (a parameter, name or size the job cannot have)."""
-    return HTTPException(503 if isinstance(error, WeightsError) else 422, str(error))
+def refusal(error: InceptionismError, *, hide: Path | None = None) -> HTTPException:
+    """503 for weights this server lacks; else 422 (a parameter, name or size the job cannot have).
+
+    ``hide``: a folder of the server whose path must not reach the client (an upload's).
+    """
+    detail = str(error)
+    if hide is not None:
+        for role in ("image", "guide", "mask"):
+            detail = re.sub(rf"{re.escape(str(hide))}/{role}\.\w+", f"the uploaded {role}", detail)
+        detail = detail.replace(str(hide), "the upload")
+    return HTTPException(503 if isinstance(error, WeightsError) else 422, detail)
+
+
+def validation_detail(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's own 422 (a query or form field of the wrong type) as one line naming the field."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("query", "body", "path"))
+    return JSONResponse({"detail": f"{where or 'request'}: {first.get('msg', 'invalid')}"}, status_code=422)
 
 
 def queue_full(retry_after: int) -> HTTPException:

@@ -20,14 +20,40 @@ from inceptionism.web.config import LOOPBACK_NAMES
 COOKIE = "inceptionism_token"
 
 
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
 def protect(app: FastAPI, *, loopback: bool, token: str | None) -> None:
-    """Add the Host check (loopback) or the token check (any other address) to ``app``."""
+    """Add the Host check (loopback) or the token check (any other address) to ``app``, and the origin check."""
+    app.middleware("http")(OriginCheck())
     if loopback:
         app.middleware("http")(HostCheck())
         return
     if token is None:
         raise ValueError("a studio on a public address needs a token")
     app.middleware("http")(TokenCheck(token))
+
+
+class OriginCheck:
+    """Middleware answering 403 to a change (POST, DELETE...) sent by a page of another site.
+
+    A browser sends a cross-site form post without asking first; its ``Origin`` (or
+    ``Sec-Fetch-Site``) header says where it came from, and only the studio's own page may
+    submit or delete jobs. Clients that are not browsers (curl, scripts) send neither header.
+    """
+
+    async def __call__(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Let the request through unless it is a change coming from another site."""
+        if request.method in UNSAFE_METHODS:
+            origin = request.headers.get("origin")
+            site = request.headers.get("sec-fetch-site")
+            own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+            if (origin is not None and origin != own) or site == "cross-site":
+                return JSONResponse(
+                    {"detail": f"a page of another site ({(origin or 'unknown')[:100]}) may not change this studio"},
+                    status_code=403,
+                )
+        return await call_next(request)
 
 
 class HostCheck:

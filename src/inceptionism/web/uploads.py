@@ -54,26 +54,39 @@ def keep_image(source: BinaryIO, folder: Path, role: str, *, limit: int, max_pix
     """
     scratch = folder / f"{role}.upload"
     copy_limited(source, scratch, limit, role)
+    too_many = f"this studio takes at most {_megapixels(max_pixels)}: scale it down"
     try:
         with Image.open(scratch) as image:
             width, height = image.size
             fmt = (image.format or "img").lower()
             if width * height > max_pixels:
                 raise UploadRefused(
-                    413,
-                    f"the uploaded {role} is {width}x{height} px ({width * height / 1e6:.0f} MP); "
-                    f"this studio takes at most {max_pixels / 1e6:.0f} MP: scale it down",
+                    413, f"the uploaded {role} is {width}x{height} px ({_megapixels(width * height)}); {too_many}"
                 )
-            image.verify()
+            image.load()  # the whole image decodes: a damaged or truncated file is refused here
     except UploadRefused:
         scratch.unlink(missing_ok=True)
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow's own limit, above this studio's
         scratch.unlink(missing_ok=True)
-        raise UploadRefused(415, f"the uploaded {role} is not an image Pillow can read (PNG, JPEG, WebP...)") from None
+        raise UploadRefused(413, f"the uploaded {role} has too many pixels; {too_many}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        scratch.unlink(missing_ok=True)
+        raise UploadRefused(
+            415, f"the uploaded {role} is not an image Pillow can read (PNG, JPEG, WebP...), or it is damaged"
+        ) from None
     name = f"{role}.{fmt}"
     scratch.rename(folder / name)
     return name
+
+
+def _megapixels(pixels: int) -> str:
+    """``1.2 MP``, ``0.25 MP``: three significant digits.
+
+    >>> _megapixels(1_200_000), _megapixels(250_000)
+    ('1.2 MP', '0.25 MP')
+    """
+    return f"{pixels / 1e6:.3g} MP"
 
 
 def keep_video(source: BinaryIO, folder: Path, *, limit: int, max_frames: int) -> str:

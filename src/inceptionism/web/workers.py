@@ -50,7 +50,10 @@ class WorkerPool:
     def start(self) -> None:
         """Queue again what a stopped server left, and start the workers."""
         with self._ready:
+            self._stopping = False
+            self._pending.clear()
             self._pending.extend(job.id for job in self.store.requeue_interrupted())
+        self._threads = []
         for index in range(self.count):
             thread = threading.Thread(target=self._work, name=f"inceptionism-worker-{index}", daemon=True)
             thread.start()

@@ -23,7 +23,7 @@ def list_models(studio: StudioDep) -> list[ModelOut]:
     for name in studio.catalog.names():
         info = studio.catalog.info(name)
         shown.append(ModelOut(name=name, description=info.description, default_layer=info.default_layer,
-                              layers=len(info.layer_channels)))  # fmt: skip
+                              layers=len(set(info.layer_channels) - set(PSEUDO_LAYERS))))  # fmt: skip
     return shown
 
 

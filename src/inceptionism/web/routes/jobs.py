@@ -58,7 +58,7 @@ def create_job(
         raise HTTPException(error.status, error.detail) from None
     except InceptionismError as error:
         discard(folder)
-        raise refusal(error) from None
+        raise refusal(error, hide=folder) from None
     try:
         studio.pool.submit(job.id)
     except QueueFull:
