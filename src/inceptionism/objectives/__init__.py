@@ -15,7 +15,7 @@ from inceptionism.objectives.specs import (
     parse_layer_spec,
     split_layer_spec,
 )
-from inceptionism.objectives.terms import class_logit, guided, layer, neuron
+from inceptionism.objectives.terms import channel_each, class_logit, guided, layer, neuron
 
 __all__ = [
     "CHANNEL_LIMIT",
@@ -23,6 +23,7 @@ __all__ = [
     "Features",
     "Objective",
     "as_objective",
+    "channel_each",
     "class_logit",
     "guided",
     "layer",

@@ -18,6 +18,20 @@ def _weighted(description: str, weight: float) -> str:
     return description + (f"={weight:g}" if weight != 1 else "")
 
 
+def _channels_exist(name: str, channels: Sequence[int]):
+    """A check that every one of ``channels`` is a channel of layer ``name``."""
+
+    def check(net: Network) -> None:
+        count = net.layer_channels[name]
+        wrong = [c for c in channels if not 0 <= c < count]
+        if wrong:
+            raise InvalidParameterError(
+                f"channel {wrong[0]} does not exist in {name} of {net.name}: it has channels 0..{count - 1}"
+            )
+
+    return check
+
+
 def layer(name: str, channels: Sequence[int] | None = None, *, weight: float = 1.0) -> Objective:
     """Mean squared activation of ``name`` (only ``channels`` if given), times ``weight``.
 
@@ -33,15 +47,34 @@ def layer(name: str, channels: Sequence[int] | None = None, *, weight: float = 1
             activation = activation[:, chosen]
         return weight * mean_square(activation)
 
-    def check_channels(net: Network) -> None:
-        count = net.layer_channels[name]
-        wrong = [c for c in chosen or () if not 0 <= c < count]
-        if wrong:
-            raise InvalidParameterError(
-                f"channel {wrong[0]} does not exist in {name} of {net.name}: it has channels 0..{count - 1}"
-            )
+    return Objective(term, layers=[name], description=description, checks=[_channels_exist(name, chosen or ())])
 
-    return Objective(term, layers=[name], description=description, checks=[check_channels])
+
+def channel_each(name: str, channels: Sequence[int]) -> Objective:
+    """Item ``i`` of the batch: the mean activation of channel ``channels[i]`` of ``name`` (lucid's ``channel``).
+
+    One batch then holds one independent optimisation per channel: the neuron atlas draws
+    many channels in one forward pass. The batch must have ``len(channels)`` items.
+
+    >>> objective = channel_each("conv1", [0, 2])
+    >>> objective.per_item({"conv1": torch.arange(12.0).view(2, 3, 2, 1)}).tolist()
+    [0.5, 10.5]
+    """
+    chosen = torch.tensor(list(channels), dtype=torch.long)
+    if chosen.numel() == 0:
+        raise InvalidParameterError("channel_each needs at least one channel")
+
+    def term(features: Features) -> Tensor:
+        activation = features[name]
+        if activation.shape[0] != len(chosen):
+            raise InvalidParameterError(
+                f"channel_each has {len(chosen)} channels for a batch of {activation.shape[0]} images"
+            )
+        picked = activation[torch.arange(len(chosen), device=activation.device), chosen.to(activation.device)]
+        return picked.float().flatten(1).mean(1)
+
+    description = f"{name}:{','.join(map(str, chosen.tolist()))} (one per image)"
+    return Objective(term, layers=[name], description=description, checks=[_channels_exist(name, chosen.tolist())])
 
 
 def class_logit(index: int, *, weight: float = 1.0, label: str | None = None) -> Objective:

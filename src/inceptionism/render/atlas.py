@@ -1,0 +1,314 @@
+"""The neuron atlas: for every channel of a layer, the image that excites it most.
+
+Each tile starts from Fourier noise (decorrelated colour) and is optimised with
+transformation robustness to maximise one channel's mean activation. Channels are drawn as
+a batch, one image per channel, so a sheet of 64 is a few forward passes per step, not 64
+runs; a tile depends only on its channel and the settings (its own starting noise, the
+transforms drawn from the seed), so it is the same in any batch and is kept in the tile
+cache for the next sheet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from inceptionism.engine.dreamer import FOURIER_DECAY
+from inceptionism.engine.options import SEED_LIMIT, Option, float_between, int_between
+from inceptionism.engine.parameterization import FourierImage
+from inceptionism.engine.progress import Progress
+from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision
+from inceptionism.engine.visualize import visualize
+from inceptionism.errors import ImageError, InvalidParameterError
+from inceptionism.io.images import ImageInput, load_image, save_image, to_image, to_tensor
+from inceptionism.models import cache, shared_model
+from inceptionism.models.network import Network
+from inceptionism.objectives import channel_each
+from inceptionism.render.sheet import contact_sheet
+from inceptionism.render.tilecache import TileCache, tile_name
+
+ATLAS_OPTIONS: dict[str, Option] = {
+    option.name: option
+    for option in (
+        Option("size", 128, "Side of each tile in pixels (32..512).", int_between(32, 512), kind=int),
+        Option("steps", 256, "Optimisation steps per tile (1..4096).", int_between(1, 4096), kind=int),
+        Option("batch", 8, "Channels optimised together in one batch (1..64).", int_between(1, 64), kind=int),
+        Option(
+            "lr",
+            0.05,
+            "Learning rate of the Fourier coefficients (up to 10).",
+            float_between(0.0, 10.0, open_below=True),
+            kind=float,
+        ),
+        Option("seed", 0, "Seed of the starting noise and the transforms.", int_between(0, SEED_LIMIT), kind=int),
+        Option(
+            "top",
+            16,
+            "With a photo: how many of its strongest channels to draw (1..1024).",
+            int_between(1, 1024),
+            kind=int,
+        ),
+    )
+}
+"""The atlas's options."""
+CHANNELS_LIMIT = 4096
+TILE_SEEDS = 1_000_003  # a prime: channel c of seed s starts from the noise of seed s * TILE_SEEDS + c
+
+
+@dataclass(frozen=True)
+class AtlasProgress:
+    """Reported after every step: ``done`` of ``total`` channels finished, ``step`` of ``steps`` in the batch."""
+
+    done: int
+    total: int
+    step: int
+    steps: int
+
+    @property
+    def fraction(self) -> float:
+        """0..1 over the whole atlas."""
+        return 1.0 if self.total == 0 else min(1.0, self.done / self.total)
+
+
+AtlasCallback = Callable[[AtlasProgress], "bool | None"]
+"""Called after every step; returning ``True`` stops the atlas (``Cancelled``); finished tiles stay cached."""
+
+
+@dataclass(frozen=True)
+class AtlasTile:
+    """One channel's image and the channel's mean activation on it."""
+
+    channel: int
+    image: Image.Image = field(repr=False)
+    activation: float
+
+
+@dataclass
+class AtlasResult:
+    """What :func:`atlas` returns.
+
+    Attributes:
+        model: the network's name.
+        layer: the layer drawn.
+        tiles: one per channel, in the order asked (for a photo: strongest first).
+        params: the settings, for the record.
+        rendered: how many tiles were optimised in this call (the others came from the cache).
+        ranking: with a photo, ``(channel, mean activation on the photo)`` for every channel
+            considered, strongest first.
+    """
+
+    model: str
+    layer: str
+    tiles: list[AtlasTile]
+    params: dict[str, Any]
+    rendered: int
+    ranking: list[tuple[int, float]] | None = None
+
+    def sheet(self, columns: int | None = None) -> Image.Image:
+        """The tiles as a labelled contact sheet (``layer:channel`` under each)."""
+        return contact_sheet(
+            [t.image for t in self.tiles], [f"{self.layer}:{t.channel}" for t in self.tiles], columns=columns
+        )
+
+    def save_tiles(self, directory: str | Path) -> list[Path]:
+        """Write every tile as ``directory/{layer}_c{channel}.png`` (the folder is made if missing)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        return [
+            save_image(
+                tile.image,
+                directory / tile_name(self.layer, tile.channel),
+                metadata={**self.params, "channel": tile.channel, "activation": tile.activation},
+            )
+            for tile in self.tiles
+        ]
+
+
+def parse_channels(text: str, count: int, where: str) -> list[int]:
+    """``"0-3,12"`` as ``[0, 1, 2, 3, 12]``, each channel checked to be in ``0..count-1``.
+
+    >>> parse_channels("0-3,12", 64, "fire5")
+    [0, 1, 2, 3, 12]
+    """
+    chosen: list[int] = []
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not match:
+            raise InvalidParameterError(
+                f"channels must be numbers and ranges like 0-63 or 3,12,40, got {text!r}", argument="channels"
+            )
+        first, last = int(match[1]), int(match[2] or match[1])
+        if last < first:
+            raise InvalidParameterError(f"channel range {part.strip()} runs backwards", argument="channels")
+        if last - first >= CHANNELS_LIMIT:
+            raise InvalidParameterError(
+                f"at most {CHANNELS_LIMIT} channels at once, got {part.strip()}", argument="channels"
+            )
+        chosen.extend(range(first, last + 1))
+    return check_channels(chosen, count, where)
+
+
+def check_channels(channels: Sequence[int], count: int, where: str) -> list[int]:
+    """``channels`` without repeats, each checked to be a channel of ``where`` (which has ``count``)."""
+    unique = list(dict.fromkeys(channels))
+    for channel in unique:
+        if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < count:
+            raise InvalidParameterError(
+                f"channel {channel!r} does not exist in {where}: it has channels 0..{count - 1}", argument="channels"
+            )
+    if len(unique) > CHANNELS_LIMIT:
+        raise InvalidParameterError(
+            f"at most {CHANNELS_LIMIT} channels at once, got {len(unique)}", argument="channels"
+        )
+    return unique
+
+
+def atlas(
+    model: str | Network = "squeezenet1_1",
+    layer: str | None = None,
+    channels: Sequence[int] | str | None = None,
+    *,
+    photo: ImageInput | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    cache_tiles: bool = True,
+    cache_dir: str | Path | None = None,
+    progress: AtlasCallback | None = None,
+    **options: Any,
+) -> AtlasResult:
+    """Draw the image each channel of ``layer`` likes best.
+
+    Args:
+        model: a registry name or a network.
+        layer: the layer (default: the network's default layer).
+        channels: which channels (``[3, 12]`` or ``"0-63"``; default: all of them).
+        photo: rank the channels by their mean activation on this image and draw the
+            ``top`` strongest (among ``channels``), strongest first.
+        device: ``auto``, ``cpu``, ``cuda``...
+        precision: ``auto``, ``fp32``, ``bf16``, ``fp16`` (of the network's forward).
+        cache_tiles: reuse and keep tiles in the tile cache (``False``: draw every tile).
+        cache_dir: the tile cache's folder (default: the user's cache directory).
+        progress: called after every step with an :class:`AtlasProgress`.
+        **options: ``size``, ``steps``, ``batch``, ``lr``, ``seed``, ``top`` (see :data:`ATLAS_OPTIONS`).
+
+    >>> result = atlas("squeezenet1_1", "fire2.squeeze1x1", [0, 1], size=48, steps=2, cache_tiles=False)
+    >>> [tile.channel for tile in result.tiles], result.tiles[0].image.size, result.rendered
+    ([0, 1], (48, 48), 2)
+    """
+    for name in options:
+        if name not in ATLAS_OPTIONS:
+            raise InvalidParameterError(f"atlas() got an unknown option {name!r}; it takes {', '.join(ATLAS_OPTIONS)}")
+    values = {name: option.check(name, options.get(name, option.default)) for name, option in ATLAS_OPTIONS.items()}
+    net = model if isinstance(model, Network) else shared_model(model)
+    layer = layer or net.default_layer
+    net.check_layers([layer])
+    count = net.layer_channels[layer]
+    where = f"{layer} of {net.name}"
+    if channels is None:
+        chosen = list(range(min(count, CHANNELS_LIMIT)))
+    elif isinstance(channels, str):
+        chosen = parse_channels(channels, count, where)
+    else:
+        chosen = check_channels(list(channels), count, where)
+    smallest = max(32, 2 * net.min_size)
+    if values["size"] < smallest:
+        raise ImageError(
+            f"size {values['size']} is too small for {net.name}: tiles need at least {smallest} px", argument="size"
+        )
+    ranking = None
+    if photo is not None:
+        ranking = rank_channels(net, layer, photo, chosen)
+        chosen = [channel for channel, _ in ranking[: values["top"]]]
+    run_device = resolve_device(device)
+    run_precision = resolve_precision(precision, run_device)
+    drawn = {
+        "size": values["size"],
+        "steps": values["steps"],
+        "lr": values["lr"],
+        "seed": values["seed"],
+        "decay": FOURIER_DECAY,
+        "precision": run_precision,
+        "device": run_device.type,
+    }
+    store = TileCache(net, layer, drawn, root=None if cache_dir is None else Path(cache_dir))
+    found = {channel: store.get(channel) for channel in chosen} if cache_tiles else {}
+    missing = [channel for channel in chosen if found.get(channel) is None]
+    fast = cache.inference_copy(net, run_device, dtype=autocast_dtype(run_precision))
+    done = len(chosen) - len(missing)
+    for start in range(0, len(missing), values["batch"]):
+        group = missing[start : start + values["batch"]]
+
+        def step(reported: Progress, done: int = done) -> bool:
+            return _report(progress, done, len(chosen), reported, values)
+
+        for channel, tile in zip(group, _draw(fast, net, layer, group, values, run_precision, step), strict=True):
+            found[channel] = tile
+            if cache_tiles:
+                store.put(channel, *tile)
+        done += len(group)
+    tiles = [AtlasTile(channel, *found[channel]) for channel in chosen]  # type: ignore[misc]
+    params = {"model": net.name, "layer": layer, **drawn, "channels": chosen}
+    return AtlasResult(net.name, layer, tiles, params, rendered=len(missing), ranking=ranking)
+
+
+def _report(progress: AtlasCallback | None, done: int, total: int, step: Progress, values: dict[str, Any]) -> bool:
+    if progress is None:
+        return False
+    return progress(AtlasProgress(done, total, step.step, values["steps"])) is True
+
+
+def _draw(
+    fast: Network,
+    net: Network,
+    layer: str,
+    group: list[int],
+    values: dict[str, Any],
+    precision: str,
+    step: Callable[[Progress], bool],
+) -> list[tuple[Image.Image, float]]:
+    """Optimise one batch: an image per channel of ``group``; each image and its channel's activation."""
+    size, seed = values["size"], values["seed"]
+    image = FourierImage(
+        size, size, generator=torch.Generator().manual_seed(seed), batch=len(group), decay_power=FOURIER_DECAY
+    )
+    with torch.no_grad():
+        for item, channel in enumerate(group):  # each tile's own noise: the same in any batch
+            own = torch.Generator().manual_seed((seed * TILE_SEEDS + channel) % SEED_LIMIT)
+            image.spectrum[item] = FourierImage(size, size, generator=own, decay_power=FOURIER_DECAY).spectrum[0]
+    image = image.to(next(fast.parameters()).device)
+    pixels, _ = visualize(
+        fast,
+        channel_each(layer, group),
+        image,
+        steps=values["steps"],
+        lr=values["lr"],
+        generator=torch.Generator().manual_seed(seed),
+        precision=precision,
+        callback=step,
+    )
+    pixels = pixels.round().clamp(0, 255)
+    activations = channel_activations(net, layer, pixels.cpu())
+    return [
+        (to_image(pixels[item : item + 1]), float(activations[item, channel])) for item, channel in enumerate(group)
+    ]
+
+
+def channel_activations(net: Network, layer: str, pixels: torch.Tensor) -> torch.Tensor:
+    """The mean activation of every channel of ``layer`` on each image: ``(B, C)`` for pixels ``(B, 3, H, W)``."""
+    with torch.no_grad(), net.tap([layer]) as extract:
+        return extract(pixels.float())[layer].float().flatten(2).mean(2)
+
+
+def rank_channels(net: Network, layer: str, photo: ImageInput, channels: Sequence[int]) -> list[tuple[int, float]]:
+    """``channels`` by their mean activation on ``photo`` (its long side at most 512 px), strongest first."""
+    picture = load_image(photo, max_size=512).image
+    if min(picture.size) < net.min_size:
+        raise ImageError(f"the photo is {picture.width}x{picture.height} px, too small for {net.name}")
+    means = channel_activations(net, layer, to_tensor(picture))[0]
+    return sorted(((c, float(means[c])) for c in channels), key=lambda pair: -pair[1])
