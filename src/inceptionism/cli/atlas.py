@@ -1,0 +1,98 @@
+"""``inceptionism atlas``: the image every channel of a layer likes best, as a labelled contact sheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from inceptionism.cli.app import cli
+from inceptionism.cli.options import model_options, option_flags, weights_value
+from inceptionism.engine.options import OPTIONS
+from inceptionism.io.files import check_writable
+from inceptionism.io.images import output_format, save_image
+from inceptionism.models import shared_model
+from inceptionism.render.atlas import ATLAS_OPTIONS, AtlasProgress, atlas
+
+
+BAR = "{desc}{percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} channels [{elapsed}<{remaining}]"
+
+
+@cli.command("atlas")
+@model_options
+@click.option("--layer", "-l", default=None, help="Layer to draw (default: the model's; see: inceptionism layers).")
+@click.option("--channels", "-c", default=None, metavar="LIST", help="Channels, e.g. 0-63 or 3,12,40 (default: all).")
+@option_flags(ATLAS_OPTIONS)
+@click.option(
+    "--photo",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Rank the channels by their activation on this photo; draw the --top strongest.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The contact sheet (.png, .jpg, .webp). Default: LAYER-atlas.png.",
+)
+@click.option(
+    "--save-tiles",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write every tile to this folder as LAYER_cINDEX.png.",
+)
+@click.option(
+    "--cache/--no-cache", default=True, help="Reuse and keep finished tiles in the user's cache.  [default: on]"
+)
+@option_flags({name: OPTIONS[name] for name in ("device", "precision")})
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def atlas_command(
+    model: str,
+    weights: str,
+    layer: str | None,
+    channels: str | None,
+    photo: Path | None,
+    output: Path | None,
+    save_tiles: Path | None,
+    cache: bool,
+    device: str | None,
+    precision: str | None,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """Draw, for each channel of a layer, the image that excites it most (from Fourier noise).
+
+    Tiles are kept in the user's cache: drawing the same sheet again, or one that shares
+    channels with an earlier one, reuses them.
+
+    \b
+    Examples:
+        inceptionism atlas --layer fire5 --channels 0-15 -o fire5.png
+        inceptionism atlas --model googlenet --layer inception4c --channels 0-63 --save-tiles tiles/
+        inceptionism atlas --layer fire7 --photo photo.jpg --top 16 -o seen.png
+    """
+    net = shared_model(model, weights=weights_value(weights), progress=not quiet)
+    layer = layer or net.default_layer
+    output = output or Path(f"{layer.replace('/', '_')}-atlas.png")
+    output_format(output)
+    check_writable(output)
+    given = {name: value for name, value in options.items() if value is not None}
+    with tqdm(total=None, unit="channel", disable=quiet, mininterval=0.5, bar_format=BAR) as bar:
+
+        def progress(report: AtlasProgress) -> None:
+            bar.total = report.total
+            bar.update(report.done + report.step / report.steps - bar.n)  # tqdm redraws at most twice a second
+
+        result = atlas(net, layer, channels, photo=photo, device=device or "auto", precision=precision or "auto",
+                       cache_tiles=cache, progress=progress, **given)  # fmt: skip
+        bar.update((bar.total or 0) - bar.n)
+    save_image(result.sheet(), output, metadata=result.params)
+    if save_tiles is not None:
+        result.save_tiles(save_tiles)
+    reused = len(result.tiles) - result.rendered
+    click.echo(
+        f"wrote {output} ({len(result.tiles)} channels of {layer}: {result.rendered} drawn, {reused} from the cache)"
+    )
+    if result.ranking is not None:
+        for channel, value in result.ranking[: len(result.tiles)]:
+            click.echo(f"{layer}:{channel}  {value:.3f}")
