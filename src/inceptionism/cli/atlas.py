@@ -16,7 +16,6 @@ from inceptionism.io.images import output_format, save_image
 from inceptionism.models import shared_model
 from inceptionism.render.atlas import ATLAS_OPTIONS, AtlasProgress, atlas
 
-
 BAR = "{desc}{percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} channels [{elapsed}<{remaining}]"
 
 
