@@ -76,7 +76,7 @@ def atlas_command(
     output_format(output)
     check_writable(output)
     given = {name: value for name, value in options.items() if value is not None}
-    with tqdm(total=None, unit="channel", disable=quiet, mininterval=0.5, bar_format=BAR) as bar:
+    with tqdm(total=1, unit="channel", disable=quiet, mininterval=0.5, bar_format=BAR) as bar:
 
         def progress(report: AtlasProgress) -> None:
             bar.total = report.total
@@ -84,7 +84,8 @@ def atlas_command(
 
         result = atlas(net, layer, channels, photo=photo, device=device or "auto", precision=precision or "auto",
                        cache_tiles=cache, progress=progress, **given)  # fmt: skip
-        bar.update((bar.total or 0) - bar.n)
+        bar.total = len(result.tiles)
+        bar.update(bar.total - bar.n)
     save_image(result.sheet(), output, metadata=result.params)
     if save_tiles is not None:
         result.save_tiles(save_tiles)
