@@ -48,6 +48,14 @@ def make_tiny_net(seed: int = 0) -> Network:
     return net.eval().requires_grad_(False)
 
 
+@pytest.fixture(autouse=True)
+def own_cache_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets a cache directory of its own (the atlas's tiles never reach the user's cache)."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder
+
+
 @pytest.fixture
 def tiny_net() -> Network:
     return make_tiny_net()

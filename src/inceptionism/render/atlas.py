@@ -172,6 +172,87 @@ def check_channels(channels: Sequence[int], count: int, where: str) -> list[int]
     return unique
 
 
+@dataclass(frozen=True)
+class AtlasPlan:
+    """An atlas checked and ready to draw: what :func:`plan_atlas` returns.
+
+    Attributes:
+        net: the network.
+        layer: the layer.
+        channels: the channels, checked, without repeats.
+        values: every option of :data:`ATLAS_OPTIONS`, checked.
+        device: where it runs.
+        precision: the precision it runs at.
+        drawn: what a tile depends on beside the network and layer (the cache's key).
+        store: the tile cache for these.
+    """
+
+    net: Network
+    layer: str
+    channels: list[int]
+    values: dict[str, Any]
+    device: torch.device
+    precision: str
+    drawn: dict[str, Any]
+    store: TileCache
+
+    def cached(self) -> dict[int, float]:
+        """The channels whose tiles are in the cache already, with their activations."""
+        found = {channel: self.store.get(channel) for channel in self.channels}
+        return {channel: tile[1] for channel, tile in found.items() if tile is not None}
+
+
+def plan_atlas(
+    model: str | Network = "squeezenet1_1",
+    layer: str | None = None,
+    channels: Sequence[int] | str | None = None,
+    *,
+    device: str = "auto",
+    precision: str = "auto",
+    cache_dir: str | Path | None = None,
+    **options: Any,
+) -> AtlasPlan:
+    """Check an atlas's arguments (see :func:`atlas`) without drawing anything.
+
+    Raises:
+        InceptionismError: an unknown layer or option, a channel out of range, a tile size
+            too small for the network.
+    """
+    for name in options:
+        if name not in ATLAS_OPTIONS:
+            raise InvalidParameterError(f"atlas() got an unknown option {name!r}; it takes {', '.join(ATLAS_OPTIONS)}")
+    values = {name: option.check(name, options.get(name, option.default)) for name, option in ATLAS_OPTIONS.items()}
+    net = model if isinstance(model, Network) else shared_model(model)
+    layer = layer or net.default_layer
+    net.check_layers([layer])
+    count = net.layer_channels[layer]
+    where = f"{layer} of {net.name}"
+    if channels is None:
+        chosen = list(range(min(count, CHANNELS_LIMIT)))
+    elif isinstance(channels, str):
+        chosen = parse_channels(channels, count, where)
+    else:
+        chosen = check_channels(list(channels), count, where)
+    smallest = max(32, 2 * net.min_size)
+    if values["size"] < smallest:
+        raise ImageError(
+            f"size {values['size']} is too small for {net.name}: tiles need at least {smallest} px", argument="size"
+        )
+    run_device = resolve_device(device)
+    run_precision = resolve_precision(precision, run_device)
+    drawn = {
+        "size": values["size"],
+        "steps": values["steps"],
+        "lr": values["lr"],
+        "seed": values["seed"],
+        "decay": FOURIER_DECAY,
+        "precision": run_precision,
+        "device": run_device.type,
+    }
+    store = TileCache(net, layer, drawn, root=None if cache_dir is None else Path(cache_dir))
+    return AtlasPlan(net, layer, chosen, values, run_device, run_precision, drawn, store)
+
+
 def atlas(
     model: str | Network = "squeezenet1_1",
     layer: str | None = None,
@@ -204,45 +285,16 @@ def atlas(
     >>> [tile.channel for tile in result.tiles], result.tiles[0].image.size, result.rendered
     ([0, 1], (48, 48), 2)
     """
-    for name in options:
-        if name not in ATLAS_OPTIONS:
-            raise InvalidParameterError(f"atlas() got an unknown option {name!r}; it takes {', '.join(ATLAS_OPTIONS)}")
-    values = {name: option.check(name, options.get(name, option.default)) for name, option in ATLAS_OPTIONS.items()}
-    net = model if isinstance(model, Network) else shared_model(model)
-    layer = layer or net.default_layer
-    net.check_layers([layer])
-    count = net.layer_channels[layer]
-    where = f"{layer} of {net.name}"
-    if channels is None:
-        chosen = list(range(min(count, CHANNELS_LIMIT)))
-    elif isinstance(channels, str):
-        chosen = parse_channels(channels, count, where)
-    else:
-        chosen = check_channels(list(channels), count, where)
-    smallest = max(32, 2 * net.min_size)
-    if values["size"] < smallest:
-        raise ImageError(
-            f"size {values['size']} is too small for {net.name}: tiles need at least {smallest} px", argument="size"
-        )
+    plan = plan_atlas(model, layer, channels, device=device, precision=precision, cache_dir=cache_dir, **options)
+    net, layer, chosen, values, store = plan.net, plan.layer, plan.channels, plan.values, plan.store
+    run_precision, drawn = plan.precision, plan.drawn
     ranking = None
     if photo is not None:
         ranking = rank_channels(net, layer, photo, chosen)
         chosen = [channel for channel, _ in ranking[: values["top"]]]
-    run_device = resolve_device(device)
-    run_precision = resolve_precision(precision, run_device)
-    drawn = {
-        "size": values["size"],
-        "steps": values["steps"],
-        "lr": values["lr"],
-        "seed": values["seed"],
-        "decay": FOURIER_DECAY,
-        "precision": run_precision,
-        "device": run_device.type,
-    }
-    store = TileCache(net, layer, drawn, root=None if cache_dir is None else Path(cache_dir))
     found = {channel: store.get(channel) for channel in chosen} if cache_tiles else {}
     missing = [channel for channel in chosen if found.get(channel) is None]
-    fast = cache.inference_copy(net, run_device, dtype=autocast_dtype(run_precision))
+    fast = cache.inference_copy(net, plan.device, dtype=autocast_dtype(run_precision))
     done = len(chosen) - len(missing)
     for start in range(0, len(missing), values["batch"]):
         group = missing[start : start + values["batch"]]

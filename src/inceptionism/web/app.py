@@ -24,6 +24,7 @@ from inceptionism.web.config import ServerSettings
 from inceptionism.web.docs import add_docs
 from inceptionism.web.errors import validation_detail
 from inceptionism.web.limits import BodyLimit
+from inceptionism.web.routes import atlas as atlas_routes
 from inceptionism.web.routes import catalog as catalog_routes
 from inceptionism.web.routes import jobs as job_routes
 from inceptionism.web.security import protect
@@ -60,6 +61,7 @@ def create_app(settings: ServerSettings | None = None, *, catalog: ModelCatalog 
     app.add_exception_handler(RequestValidationError, validation_detail)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)
+    app.include_router(atlas_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     add_docs(app)
 

@@ -1,7 +1,8 @@
 """Run one job through the Python API, reporting progress and previews and stopping when asked.
 
 A dream job calls :func:`~inceptionism.dream`, a zoom :func:`~inceptionism.zoom`, a video
-:func:`~inceptionism.video`, with the job's parameters as keywords.
+:func:`~inceptionism.video`, an atlas :func:`~inceptionism.atlas`, with the job's parameters
+as keywords.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from inceptionism.classify import classify
 from inceptionism.engine.progress import Progress
 from inceptionism.io.images import save_image
 from inceptionism.models.network import Network
+from inceptionism.render.atlas import AtlasProgress, atlas
 from inceptionism.render.frames import FrameDone
 from inceptionism.render.still import dream
 from inceptionism.render.video import VIDEO_OPTIONS, video
@@ -58,7 +60,8 @@ class JobRun:
 
     def __call__(self) -> Outcome:
         """Dream the job; its outcome."""
-        return {"dream": self._dream, "zoom": self._zoom, "video": self._video}[self.job.kind]()
+        kinds = {"dream": self._dream, "zoom": self._zoom, "video": self._video, "atlas": self._atlas}
+        return kinds[self.job.kind]()
 
     def _file(self, role: str) -> Path | None:
         name = self.job.files.get(role)
@@ -150,6 +153,20 @@ class JobRun:
             **options,
         )
         return Outcome(output.name, MEDIA_TYPES[".mp4"])
+
+    def _atlas(self) -> Outcome:
+        params = dict(self.job.params)
+        del params["model"]
+        result = atlas(self.net, params.pop("layer"), params.pop("channels"), progress=self._atlas_step, **params)
+        self.live.frames_done, self.live.progress = len(result.tiles), 1.0
+        save_image(result.sheet(), self.folder / "result.png", metadata=result.params)
+        return Outcome("result.png", MEDIA_TYPES[".png"])
+
+    def _atlas_step(self, report: AtlasProgress) -> bool:
+        live = self.live
+        live.frames_done, live.frames_total = report.done, report.total
+        live.progress = min(1.0, (report.done + report.step / report.steps) / max(report.total, 1))
+        return self.stop()
 
 
 def _last_frame_labels(path: Path) -> list[dict[str, Any]]:

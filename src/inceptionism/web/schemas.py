@@ -10,7 +10,7 @@ from inceptionism.web.live import LiveJob
 from inceptionism.web.store import Job
 
 State = Literal["queued", "running", "done", "failed", "cancelled"]
-Kind = Literal["dream", "zoom", "video"]
+Kind = Literal["dream", "zoom", "video", "atlas"]
 
 
 class Label(BaseModel):
@@ -124,6 +124,31 @@ class PresetOut(BaseModel):
     name: str
     description: str
     options: dict[str, Any]
+
+
+class AtlasTileOut(BaseModel):
+    """One channel of an atlas: its tile's URL and activation once drawn."""
+
+    channel: int
+    url: str | None
+    activation: float | None
+
+
+class AtlasOut(BaseModel):
+    """An atlas: its tiles, and the job drawing the missing ones."""
+
+    model: str
+    layer: str
+    state: State
+    job: str | None = Field(description="the job drawing the missing tiles (follow /api/jobs/{job}/events)")
+    tiles: list[AtlasTileOut]
+
+
+class ChannelRank(BaseModel):
+    """A channel and its mean activation on a photo."""
+
+    channel: int
+    activation: float
 
 
 class OptionOut(BaseModel):

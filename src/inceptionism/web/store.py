@@ -22,7 +22,7 @@ from typing import Any
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
-KINDS = ("dream", "zoom", "video")
+KINDS = ("dream", "zoom", "video", "atlas")
 ID_FORM = re.compile(r"[0-9a-f]{32}")
 
 SCHEMA = """
@@ -71,7 +71,7 @@ class Job:
 
     Attributes:
         id: 32 hex digits.
-        kind: ``dream``, ``zoom`` or ``video``.
+        kind: ``dream``, ``zoom``, ``video`` or ``atlas``.
         state: one of :data:`STATES`.
         params: what was asked, in the Python API's keyword names (the seed filled in).
         files: upload role (``image``, ``guide``, ``mask``) to its file name in the job's folder.
