@@ -206,6 +206,24 @@ def video_speed() -> None:
     print(f"googlenet inception4c, one 540x360 frame, classic schedule: {seconds:.2f} s")
 
 
+ATLAS_CASE = ("squeezenet1_1", "fire5", 16)
+
+
+def atlas_speed() -> None:
+    """Channels per second of the atlas drawn in batches of 8 and 16 against one channel at a time."""
+    from inceptionism.render.atlas import atlas
+
+    model, layer, count = ATLAS_CASE
+    print(f"\natlas: {count} channels of {model} {layer}, 128 px tiles, 128 steps, no cache")
+    rates = {}
+    for batch in (1, 8, 16):
+        started = time.perf_counter()
+        atlas(model, layer, list(range(count)), batch=batch, cache_tiles=False)
+        seconds = time.perf_counter() - started
+        rates[batch] = count / seconds
+        print(f"batch {batch:>2}: {rates[batch]:5.2f} channels/s ({seconds:.1f} s)  {rates[batch] / rates[1]:.2f}x")
+
+
 VIDEO_MEMORY_SCRIPT = """
 import re, sys
 from pathlib import Path
@@ -251,6 +269,7 @@ def main() -> None:
     )
     parser.add_argument("--fixed-cost-only", action="store_true", help="only the fixed cost per frame")
     parser.add_argument("--video-only", action="store_true", help="only the video frame rates")
+    parser.add_argument("--atlas-only", action="store_true", help="only the atlas's channels per second")
     parser.add_argument(
         "--video-memory", action="store_true", help="only the peak memory of 100- and 1000-frame videos (minutes)"
     )
@@ -264,6 +283,9 @@ def main() -> None:
         return
     if args.video_only:
         video_speed()
+        return
+    if args.atlas_only:
+        atlas_speed()
         return
     if args.keep_freed_memory:
         keep_freed_memory()
