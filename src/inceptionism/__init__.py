@@ -14,10 +14,13 @@ from inceptionism.errors import InceptionismError
 from inceptionism.models import get_model, list_models
 from inceptionism.objectives import Objective, as_objective
 from inceptionism.render import DreamResult, dream
+from inceptionism.render.atlas import AtlasResult, AtlasTile, atlas
 from inceptionism.render.video import VideoResult, video
 from inceptionism.render.zoom import ZoomResult, ZoomSettings, zoom
 
 __all__ = [
+    "AtlasResult",
+    "AtlasTile",
     "Cancelled",
     "DreamFrame",
     "DreamResult",
@@ -35,6 +38,7 @@ __all__ = [
     "ZoomSettings",
     "__version__",
     "as_objective",
+    "atlas",
     "classify",
     "dream",
     "get_model",
