@@ -14,12 +14,22 @@ from collections import deque
 
 from inceptionism.engine.progress import Cancelled
 from inceptionism.errors import InceptionismError
+from inceptionism.render.zoom import ZOOM_OPTIONS
 from inceptionism.web.catalog import ModelCatalog
 from inceptionism.web.live import LiveBoard
 from inceptionism.web.runner import JobRun
-from inceptionism.web.store import JobStore, now
+from inceptionism.web.store import Job, JobStore, now
 
 logger = logging.getLogger(__name__)
+
+
+def _frames_of(job: Job) -> int:
+    """How many frames (tiles, for an atlas) a job makes, as far as is known before it runs."""
+    if job.kind == "atlas":
+        return len(job.params["channels"])
+    if job.kind == "zoom":
+        return int(job.params.get("frames", ZOOM_OPTIONS["frames"].default))
+    return 1
 
 
 class QueueFull(Exception):
@@ -123,7 +133,7 @@ class WorkerPool:
         if job is None or job.state != "queued":
             return
         self.store.update(job_id, state="running", started=now())
-        live = self.board.start(job_id, frames_total=1)
+        live = self.board.start(job_id, frames_total=_frames_of(job))
 
         def stop() -> bool:
             return self._stopping or job_id in self._cancelled

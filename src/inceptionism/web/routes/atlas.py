@@ -52,6 +52,7 @@ def get_atlas(
     channels: Annotated[str | None, Query(max_length=2000, description="e.g. 0-63 or 3,12,40 (default: all)")] = None,
     size: Size = ATLAS_OPTIONS["size"].default,
     steps: Steps = ATLAS_OPTIONS["steps"].default,
+    draw: Annotated[bool, Query(description="start a job for missing tiles (false: only look)")] = True,
 ) -> AtlasOut:
     """The atlas of a layer: 200 when every tile is drawn; else 202, and a job draws the missing ones."""
     model = model or studio.catalog.default
@@ -61,18 +62,36 @@ def get_atlas(
              for c in plan.channels]  # fmt: skip
     if len(cached) == len(plan.channels):
         return AtlasOut(model=model, layer=plan.layer, state="done", job=None, tiles=tiles)
+    if not draw:
+        running = _running_job(studio, _job_params(model, plan))
+        if running is None:  # nothing draws them: say so rather than start a job
+            return AtlasOut(model=model, layer=plan.layer, state="cancelled", job=None, tiles=tiles)
+        response.status_code = 202
+        return AtlasOut(model=model, layer=plan.layer, state=running.state, job=running.id, tiles=tiles)  # type: ignore[arg-type]
     job = _drawing_job(studio, model, plan)
     response.status_code = 202
     return AtlasOut(model=model, layer=plan.layer, state=job.state, job=job.id, tiles=tiles)  # type: ignore[arg-type]
 
 
-def _drawing_job(studio: Studio, model: str, plan: AtlasPlan) -> Job:
-    """The queued or running job drawing this atlas, or a new one."""
-    params = {"model": model, "layer": plan.layer, "channels": plan.channels, "size": plan.values["size"],
-              "steps": plan.values["steps"]}  # fmt: skip
+def _job_params(model: str, plan: AtlasPlan) -> dict:
+    return {"model": model, "layer": plan.layer, "channels": plan.channels, "size": plan.values["size"],
+            "steps": plan.values["steps"]}  # fmt: skip
+
+
+def _running_job(studio: Studio, params: dict) -> Job | None:
+    """The queued or running job drawing the atlas of ``params``, if there is one."""
     for job in studio.store.in_state("queued", "running"):
         if job.kind == "atlas" and job.params == params:
             return job
+    return None
+
+
+def _drawing_job(studio: Studio, model: str, plan: AtlasPlan) -> Job:
+    """The queued or running job drawing this atlas, or a new one."""
+    params = _job_params(model, plan)
+    running = _running_job(studio, params)
+    if running is not None:
+        return running
     try:
         studio.pool.check_room()
     except QueueFull:

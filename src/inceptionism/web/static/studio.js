@@ -5,9 +5,13 @@
 //   POST /api/jobs (multipart: kind, params JSON, image, guide, mask), then
 //   GET  /api/jobs/{id}/events (Server-Sent Events: progress, preview, done)
 //   GET  /api/jobs?page=&per_page= for the gallery, DELETE /api/jobs/{id} to cancel or delete.
+//   GET  /api/atlas?model=&layer=&channels=&size=&steps= (200: every tile drawn; 202: a job draws
+//        the missing ones, followed like a dream's), the tiles' PNGs at their url,
+//   POST /api/atlas/ranking (multipart: layer, model, image) for the channels a photo excites most.
 //
 // Concepts, by function name: loadOptions, loadModels, loadLayers, loadPresets, searchClasses,
 // setPhoto, paintMask / maskBlob, buildLayerSpec, buildParams, submitJob, followJob, cancelJob,
+// showAtlas / fetchAtlas / followAtlasJob / renderAtlas, toggleAtlasChannel, rankAtlas,
 // loadGallery / renderGallery / renderJob, dreamAgain, useSettings, deleteJob.
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -60,6 +64,8 @@ const state = {
   poll: null,         // timer of the polling fallback when the event stream is gone
   total: 0,           // jobs on the server (the gallery's "more" shows until all are shown)
   mask: { painting: false, last: null, painted: false },
+  atlas: null,        // the atlas shown: {model, layer, query, order, tiles, ranking, job, ...}
+  ranking: false,     // true while the photo's ranking is being asked for
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -210,6 +216,7 @@ function showLayer() {
   const spec = buildLayerSpec();
   $("#layer-spec").textContent = spec.error ? spec.error : spec.spec || "model default";
   $("#layer-spec").classList.toggle("invalid", Boolean(spec.error));
+  syncAtlasPressed();
 }
 
 /** The selected layer, or the model's default layer when "Model default" is selected. */
@@ -356,6 +363,7 @@ function setPhoto(blob, name) {
     noiseChanged();
   }
   updateBrush();
+  photoChangedForAtlas();
 }
 
 /** Take a dropped or chosen file as the photo, checking it suits the kind of job. */
@@ -846,7 +854,11 @@ function renderJob(job) {
   title.className = "job-title";
   const created = job.created ? new Date(job.created) : null;
   const when = created && !Number.isNaN(created.getTime()) ? created.toLocaleString() : "";
-  const layers = job.params && (job.params.layers || job.params.classes);
+  let layers = job.params && (job.params.layers || job.params.classes);
+  if (job.kind === "atlas" && job.params && job.params.layer) {
+    const channels = Array.isArray(job.params.channels) ? formatChannels(job.params.channels) : "";
+    layers = [`${job.params.layer}${channels ? `:${channels}` : ""}`];
+  }
   title.textContent = `${job.kind} ${shortId(job.id)}${layers && layers.length ? ` · ${layers.join(" + ")}` : ""}`;
   const meta = document.createElement("p");
   meta.className = "job-meta";
@@ -963,9 +975,15 @@ async function dreamAgain(job) {
 async function useSettings(job) {
   const params = job.params || {};
   try {
+    if (job.kind === "atlas") {
+      // An atlas job's settings are the atlas panel's: fill it in and show that atlas.
+      await useAtlasSettings(job);
+      return;
+    }
     setKind(job.kind || "dream");
     if (params.model && params.model !== $("#model").value && state.models.some((m) => m.name === params.model)) {
       $("#model").value = params.model;
+      clearAtlas();
       await loadLayers(params.model);
     }
     const specs = Array.isArray(params.layers) ? params.layers : params.layers ? [params.layers] : [];
@@ -1053,6 +1071,450 @@ async function deleteJob(job) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The atlas: for each channel of a layer, the image it likes best; its tiles select channels
+
+/** Channels written as `3,12` or `0-15` (or both): the list, or null when it is not that. */
+function parseChannelList(text, limit = 4096) {
+  const compact = String(text || "").replace(/\s+/g, "");
+  if (!compact) return [];
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(compact)) return null;
+  const channels = [];
+  for (const part of compact.split(",")) {
+    const [first, last = first] = part.split("-").map(Number);
+    if (last < first || last - first >= limit) return null;
+    for (let channel = first; channel <= last; channel += 1) channels.push(channel);
+    if (channels.length > limit) return null;
+  }
+  return channels;
+}
+
+/** Channels as the layer spec writes them: sorted, without repeats, runs of three or more as ranges. */
+function formatChannels(channels) {
+  const sorted = [...new Set(channels)].sort((a, b) => a - b);
+  const parts = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j += 1;
+    if (j - i >= 2) parts.push(`${sorted[i]}-${sorted[j]}`);
+    else for (let k = i; k <= j; k += 1) parts.push(String(sorted[k]));
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
+function formatActivation(value) {
+  if (value == null || !Number.isFinite(Number(value))) return "";
+  return String(Number(Number(value).toPrecision(3)));
+}
+
+let atlasTicket = 0; // each "Show atlas" (or model change) starts a new ticket; older answers are dropped
+
+/** What the atlas fields ask for: {model, layer, query, count} or {error, field}. */
+function atlasRequest() {
+  const layer = currentLayer();
+  if (!layer) return { error: "choose a model and a layer first", field: "#layer" };
+  const channelsText = $("#atlas-channels").value.trim().replace(/\s+/g, "") || `0-${layer.channels - 1}`;
+  const channels = parseChannelList(channelsText);
+  if (!channels || !channels.length) return { error: "atlas channels: numbers or ranges, e.g. 0-15 or 3,12,40", field: "#atlas-channels" };
+  const outside = channels.find((channel) => channel >= layer.channels);
+  if (outside !== undefined) {
+    return { error: `channel ${outside} is not in ${layer.name}: it has channels 0..${layer.channels - 1}`, field: "#atlas-channels" };
+  }
+  const count = new Set(channels).size;
+  if (count > 512) return { error: `at most 512 channels at once, not ${count}`, field: "#atlas-channels" };
+  const size = numberOf("#atlas-size") ?? 64;
+  if (!Number.isInteger(size) || size < 32 || size > 512) return { error: "tile size: 32 to 512 px", field: "#atlas-size" };
+  const steps = numberOf("#atlas-steps") ?? 48;
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1024) return { error: "steps: 1 to 1024", field: "#atlas-steps" };
+  const model = $("#model").value;
+  const query = new URLSearchParams({ model, layer: layer.name, channels: channelsText, size: String(size), steps: String(steps) });
+  return { model, layer: layer.name, query: query.toString(), count };
+}
+
+function setAtlasStatus(text, kind = "info") {
+  const status = $("#atlas-status");
+  status.textContent = text;
+  status.dataset.kind = kind;
+}
+
+/** "Show atlas": ask for the tiles; those not drawn yet are placeholders until the job draws them. */
+async function showAtlas() {
+  for (const id of ["#atlas-channels", "#atlas-size", "#atlas-steps", "#layer"]) $(id).removeAttribute("aria-invalid");
+  const request = atlasRequest();
+  if (request.error) {
+    setAtlasStatus(`Atlas: ${request.error}.`, "error");
+    const field = $(request.field);
+    field.setAttribute("aria-invalid", "true");
+    field.focus();
+    return;
+  }
+  stopAtlasJob();
+  const ticket = ++atlasTicket;
+  state.atlas = {
+    model: request.model, layer: request.layer, query: request.query,
+    order: [], tiles: new Map(), ranking: null, job: null, rounds: 0, framesDone: -1,
+  };
+  $("#atlas").replaceChildren();
+  $("#atlas").setAttribute("aria-label", `Channels of ${request.layer}: press a tile to dream its channel`);
+  $("#atlas").removeAttribute("aria-labelledby");
+  setAtlasStatus(`Asking for ${request.count} tile${request.count === 1 ? "" : "s"} of ${request.layer}…`, "busy");
+  showLayer();
+  await fetchAtlas(ticket);
+}
+
+/** GET /api/atlas for the atlas shown; fill in the tiles drawn, and follow the job drawing the others. */
+async function fetchAtlas(ticket) {
+  const atlas = state.atlas;
+  if (!atlas || ticket !== atlasTicket) return;
+  let answer;
+  try {
+    answer = await api(`/api/atlas?${atlas.query}`);
+  } catch (error) {
+    if (ticket !== atlasTicket) return;
+    stopAtlasJob();
+    setAtlasStatus(`Atlas: ${errorText(error)}`, "error");
+    updateRankButton();
+    return;
+  }
+  if (ticket !== atlasTicket) return;
+  atlas.order = answer.tiles.map((tile) => tile.channel);
+  for (const tile of answer.tiles) atlas.tiles.set(tile.channel, tile);
+  renderAtlas();
+  const drawn = answer.tiles.filter((tile) => tile.url).length;
+  if (answer.state === "done" || !answer.job) {
+    const cached = atlas.rounds === 0; // every tile was in the cache already
+    stopAtlasJob();
+    setAtlasStatus(`${drawn} tile${drawn === 1 ? "" : "s"} of ${atlas.layer}${cached ? " (drawn before)" : ""}: press tiles to choose channels.`, "ok");
+  } else if (answer.job !== atlas.job) {
+    followAtlasJob(ticket, answer.job, answer.state, drawn, answer.tiles.length);
+  }
+}
+
+/** Follow the job drawing the atlas: its progress on the bar, the tiles as batches finish. */
+function followAtlasJob(ticket, id, jobState, drawn, total) {
+  stopAtlasJob();
+  const atlas = state.atlas;
+  atlas.job = id;
+  atlas.rounds += 1;
+  atlas.framesDone = drawn;
+  $("#atlas-progress-row").hidden = false;
+  renderAtlasProgress({ state: jobState, progress: total ? drawn / total : 0, frames_done: drawn, frames_total: total });
+  refreshGallery();
+  const events = new EventSource(`/api/jobs/${id}/events`);
+  atlas.events = events;
+  events.addEventListener("progress", (event) => {
+    if (ticket !== atlasTicket) return;
+    const data = JSON.parse(event.data);
+    renderAtlasProgress(data);
+    // A batch of tiles finished: fetch their URLs so they appear before the whole atlas is done.
+    if (data.state === "running" && data.frames_done > atlas.framesDone && data.frames_done < data.frames_total) {
+      atlas.framesDone = data.frames_done;
+      refreshAtlasTiles(ticket);
+    }
+  });
+  events.addEventListener("done", (event) => atlasJobEnded(ticket, parseJson(event.data)));
+  events.addEventListener("error", () => {
+    if (events.readyState === EventSource.CLOSED && ticket === atlasTicket) pollAtlasJob(ticket, id);
+  });
+}
+
+/** The fallback when the event stream is gone: ask for the job every second. */
+function pollAtlasJob(ticket, id) {
+  const atlas = state.atlas;
+  if (atlas.events) atlas.events.close();
+  atlas.events = null;
+  clearTimeout(atlas.poll);
+  atlas.poll = setTimeout(async () => {
+    if (ticket !== atlasTicket) return;
+    try {
+      const job = await api(`/api/jobs/${id}`);
+      if (ticket !== atlasTicket) return;
+      renderAtlasProgress(job);
+      if (ACTIVE.has(job.state)) {
+        if (job.frames_done > atlas.framesDone) {
+          atlas.framesDone = job.frames_done;
+          refreshAtlasTiles(ticket);
+        }
+        pollAtlasJob(ticket, id);
+      } else {
+        atlasJobEnded(ticket, job);
+      }
+    } catch (error) {
+      if (ticket !== atlasTicket) return;
+      if (error instanceof ApiError && error.status === 404) atlasJobEnded(ticket, { id, state: "cancelled" });
+      else pollAtlasJob(ticket, id);
+    }
+  }, 1000);
+}
+
+/** Fetch the tiles drawn so far while the job goes on (only the URLs are taken from the answer). */
+async function refreshAtlasTiles(ticket) {
+  const atlas = state.atlas;
+  try {
+    const answer = await api(`/api/atlas?${atlas.query}&draw=false`); // only look: never start a job
+    if (ticket !== atlasTicket) return;
+    for (const tile of answer.tiles) atlas.tiles.set(tile.channel, tile);
+    renderAtlas();
+  } catch {
+    // The job's end fetches them again.
+  }
+}
+
+/** The drawing job ended: done fetches the tiles; failed or cancelled says so (and asks for no new job). */
+function atlasJobEnded(ticket, job) {
+  if (ticket !== atlasTicket) return;
+  const atlas = state.atlas;
+  stopAtlasJob({ keepJob: true });
+  refreshGallery();
+  if (job.state === "done") {
+    if (atlas.rounds >= 3) {
+      setAtlasStatus("Atlas: the tiles were drawn but cannot be found in the tile cache.", "error");
+      return;
+    }
+    fetchAtlas(ticket);
+  } else if (job.state === "failed") {
+    setAtlasStatus(`Atlas failed: ${job.error || "the job failed without a reason"}`, "error");
+  } else {
+    setAtlasStatus("The atlas job was cancelled; Show atlas draws the missing tiles.", "info");
+  }
+}
+
+/** Stop following the atlas job (its drawing goes on on the server) and hide the bar. */
+function stopAtlasJob({ keepJob = false } = {}) {
+  const atlas = state.atlas;
+  $("#atlas-progress-row").hidden = true;
+  if (!atlas) return;
+  if (atlas.events) atlas.events.close();
+  atlas.events = null;
+  clearTimeout(atlas.poll);
+  atlas.poll = null;
+  if (!keepJob) atlas.job = null;
+}
+
+function renderAtlasProgress(data) {
+  const progress = $("#atlas-progress");
+  progress.value = data.state === "done" ? 1 : Math.max(0, Math.min(1, Number(data.progress) || 0));
+  // Tiles count as the atlas's frames; a job still queued says 0 of 1, so count the tiles shown.
+  const atlas = state.atlas;
+  const total = atlas && atlas.order.length ? atlas.order.length : data.frames_total || 0;
+  const drawn = atlas ? [...atlas.tiles.values()].filter((tile) => tile.url).length : 0;
+  const done = Math.min(Math.max(data.state === "running" ? data.frames_done || 0 : 0, drawn), total);
+  const text = `${done} of ${total} tiles · ${Math.round(progress.value * 100)} %`;
+  $("#atlas-progress-text").textContent = text;
+  progress.setAttribute("aria-valuetext", text);
+  const layer = atlas ? atlas.layer : "the layer";
+  if (data.state === "queued") setAtlasStatus(`Waiting in the queue to draw ${layer}…`, "busy");
+  else if (data.state === "running") setAtlasStatus(`Drawing the tiles of ${layer}…`, "busy");
+}
+
+/** Forget the atlas shown (another model was chosen). */
+function clearAtlas() {
+  stopAtlasJob();
+  atlasTicket += 1;
+  state.atlas = null;
+  $("#atlas").replaceChildren();
+  setAtlasStatus("");
+  updateRankButton();
+}
+
+/** The tiles in their order (the photo's ranking, else as asked), each filled in once drawn. */
+function renderAtlas() {
+  const atlas = state.atlas;
+  const grid = $("#atlas");
+  if (!atlas) return;
+  let order = atlas.order;
+  if (atlas.ranking) {
+    const rank = new Map([...atlas.ranking.keys()].map((channel, index) => [channel, index]));
+    order = [...order].sort((a, b) => (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity));
+  }
+  const existing = new Map([...grid.children].map((button) => [Number(button.dataset.channel), button]));
+  const buttons = order.map((channel) => {
+    const button = existing.get(channel) || tileButton(channel);
+    updateTile(button, atlas.tiles.get(channel) || { channel, url: null, activation: null });
+    return button;
+  });
+  const same = buttons.length === grid.children.length && buttons.every((button, i) => grid.children[i] === button);
+  if (!same) {
+    const focused = grid.contains(document.activeElement) ? document.activeElement : null;
+    grid.replaceChildren(...buttons);
+    if (focused) focused.focus({ preventScroll: true });
+  }
+  syncAtlasPressed();
+  updateRankButton();
+}
+
+function tileButton(channel) {
+  const layer = state.atlas.layer;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "atlas-tile pending";
+  button.dataset.channel = String(channel);
+  button.setAttribute("aria-pressed", "false");
+  button.setAttribute("aria-label", `${layer} channel ${channel}`);
+  const picture = document.createElement("span");
+  picture.className = "tile-image";
+  const caption = document.createElement("span");
+  caption.className = "tile-caption";
+  const number = document.createElement("span");
+  number.className = "tile-channel";
+  number.textContent = String(channel);
+  const activation = document.createElement("span");
+  activation.className = "tile-activation";
+  activation.id = `atlas-activation-${channel}`;
+  button.setAttribute("aria-describedby", activation.id);
+  caption.append(number, activation);
+  button.append(picture, caption);
+  button.addEventListener("click", () => toggleAtlasChannel(channel));
+  return button;
+}
+
+/** Put a tile's image in once it is drawn, and the photo's activation under it once ranked. */
+function updateTile(button, tile) {
+  const atlas = state.atlas;
+  const channel = Number(button.dataset.channel);
+  const picture = button.querySelector(".tile-image");
+  let img = picture.querySelector("img");
+  if (tile.url && (!img || img.getAttribute("src") !== tile.url)) {
+    if (!img) {
+      img = document.createElement("img");
+      img.alt = `${atlas.layer} channel ${channel}`;
+      img.decoding = "async";
+      img.width = 64;
+      img.height = 64;
+      picture.append(img);
+    }
+    img.src = tile.url;
+  }
+  button.classList.toggle("pending", !tile.url);
+  const own = tile.activation != null ? `; on its own tile ${formatActivation(tile.activation)}` : "";
+  button.title = `${atlas.layer}:${channel}${tile.url ? own : " (being drawn)"}`;
+  const activation = button.querySelector(".tile-activation");
+  const ranked = atlas.ranking && atlas.ranking.get(channel);
+  if (ranked != null) {
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = "activation in your photo ";
+    activation.replaceChildren(hidden, document.createTextNode(formatActivation(ranked)));
+    activation.title = `mean activation of ${atlas.layer}:${channel} in your photo`;
+  } else {
+    activation.replaceChildren();
+    activation.removeAttribute("title");
+  }
+}
+
+/** The layer the layer fields name (the model's default when "Model default" is selected). */
+function specLayerName() {
+  const layer = currentLayer();
+  return layer ? layer.name : "";
+}
+
+/** A tile was pressed: add its channel to the Channels field, or take it out. */
+function toggleAtlasChannel(channel) {
+  const atlas = state.atlas;
+  if (!atlas) return;
+  let chosen = parseChannelList($("#channels").value) || [];
+  if ($("#layer").value !== atlas.layer) {
+    // The tiles are of another layer than the fields name: they name this layer now.
+    if (specLayerName() !== atlas.layer) chosen = [];
+    $("#layer").value = atlas.layer;
+  }
+  const set = new Set(chosen);
+  if (set.has(channel)) set.delete(channel);
+  else set.add(channel);
+  $("#channels").value = formatChannels([...set]);
+  $("#channels").removeAttribute("aria-invalid");
+  showLayer();
+}
+
+/** Each tile is pressed when the layer spec dreams its channel. */
+function syncAtlasPressed() {
+  const atlas = state.atlas;
+  const grid = $("#atlas");
+  const sameLayer = atlas && specLayerName() === atlas.layer && $("#model").value === atlas.model;
+  const chosen = new Set(sameLayer ? parseChannelList($("#channels").value) || [] : []);
+  for (const button of grid.children) {
+    button.setAttribute("aria-pressed", String(chosen.has(Number(button.dataset.channel))));
+  }
+  const layer = currentLayer();
+  const help = $("#atlas-help");
+  if (atlas && layer && atlas.layer !== layer.name) {
+    help.textContent = `These tiles are of ${atlas.layer}; Show atlas draws those of ${layer.name}.`;
+  } else if (layer) {
+    help.textContent = `What each of the ${layer.channels} channels of ${layer.name} likes best. Press tiles to dream those channels.`;
+  }
+}
+
+function updateRankButton() {
+  const usable = Boolean(state.photo) && !state.photo.type.startsWith("video/");
+  const tiles = Boolean(state.atlas && state.atlas.order.length);
+  $("#atlas-rank").disabled = !usable || !tiles || state.ranking;
+  $("#atlas-rank-help").textContent = !usable
+    ? "Choose a photo to see which channels it excites most."
+    : !tiles ? "Show an atlas first; then its tiles are ordered by how strongly your photo excites them."
+      : "Orders the tiles by how strongly your photo excites each channel.";
+}
+
+/** "What it sees in your photo": POST the photo, order the tiles by its ranking, show the activations. */
+async function rankAtlas() {
+  const atlas = state.atlas;
+  if (!atlas || !state.photo || state.ranking) return;
+  const ticket = atlasTicket;
+  const form = new FormData();
+  form.append("layer", atlas.layer);
+  if (atlas.model) form.append("model", atlas.model);
+  form.append("image", state.photo, state.photoName || "photo");
+  state.ranking = true;
+  updateRankButton();
+  setAtlasStatus("Looking at your photo…", "busy");
+  try {
+    const ranking = await api("/api/atlas/ranking", { method: "POST", body: form });
+    if (ticket !== atlasTicket) return;
+    atlas.ranking = new Map(ranking.map((item) => [item.channel, item.activation]));
+    renderAtlas();
+    const shown = new Set(atlas.order);
+    const top = ranking.filter((item) => shown.has(item.channel)).slice(0, 3).map((item) => item.channel);
+    const best = ranking.slice(0, 5).map((item) => item.channel);
+    setAtlasStatus(`Strongest in your photo among these tiles: ${top.join(", ")}; in all of ${atlas.layer}: ${best.join(", ")}.`, "ok");
+  } catch (error) {
+    if (ticket === atlasTicket) setAtlasStatus(`Ranking: ${errorText(error)}`, "error");
+  } finally {
+    state.ranking = false;
+    updateRankButton();
+  }
+}
+
+/** A new photo: the ranking of the old one no longer holds. */
+function photoChangedForAtlas() {
+  if (state.atlas && state.atlas.ranking) {
+    state.atlas.ranking = null;
+    renderAtlas();
+    setAtlasStatus("The photo changed: the tiles are in channel order again.");
+  }
+  updateRankButton();
+}
+
+/** Fill the atlas fields from an atlas job of the gallery, and show that atlas. */
+async function useAtlasSettings(job) {
+  const params = job.params || {};
+  if (params.model && params.model !== $("#model").value && state.models.some((m) => m.name === params.model)) {
+    $("#model").value = params.model;
+    clearAtlas();
+    await loadLayers(params.model);
+  }
+  if (!params.layer || !state.layers.some((layer) => layer.name === params.layer)) {
+    setAtlasStatus(`Layer ${params.layer || "(none)"} of that atlas is not in this model.`, "error");
+    return;
+  }
+  $("#layer").value = params.layer;
+  if (Array.isArray(params.channels)) $("#atlas-channels").value = formatChannels(params.channels);
+  if (params.size != null) $("#atlas-size").value = String(params.size);
+  if (params.steps != null) $("#atlas-steps").value = String(params.steps);
+  showLayer();
+  $("#atlas-panel").scrollIntoView({ behavior: "smooth", block: "nearest" });
+  await showAtlas();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wiring
 
 function wire() {
@@ -1101,6 +1563,7 @@ function wire() {
 
   // Objective.
   $("#model").addEventListener("change", async (event) => {
+    clearAtlas(); // its tiles are of the other model
     try {
       await loadLayers(event.target.value);
     } catch (error) {
@@ -1140,6 +1603,17 @@ function wire() {
     const preset = state.presets[$("#preset").value];
     $("#preset-help").textContent = preset ? preset.description : "Sliders you have not moved follow the preset.";
   });
+
+  // The atlas. Enter in its fields shows the atlas (it does not start a dream).
+  $("#atlas-show").addEventListener("click", showAtlas);
+  $("#atlas-rank").addEventListener("click", rankAtlas);
+  for (const id of ["#atlas-channels", "#atlas-size", "#atlas-steps"]) {
+    $(id).addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      showAtlas();
+    });
+  }
 
   $("#more").addEventListener("click", async () => {
     try {
@@ -1181,6 +1655,7 @@ async function start() {
   setKind($("#kind").value);
   noiseChanged();
   updateBrush();
+  updateRankButton();
   try {
     // Presets before options: an untouched slider shows the selected preset's value.
     await Promise.all([loadPresets(), loadModels()]);
@@ -1191,9 +1666,11 @@ async function start() {
   }
   try {
     const answer = await loadGallery(1);
-    // A job still running from before a reload: follow it again.
-    const running = answer.jobs.find((job) => ACTIVE.has(job.state));
+    // A job still running from before a reload: follow it again (an atlas in the atlas panel).
+    const running = answer.jobs.find((job) => ACTIVE.has(job.state) && job.kind !== "atlas");
     if (running && !state.job) followJob(running.id);
+    const drawing = answer.jobs.find((job) => ACTIVE.has(job.state) && job.kind === "atlas");
+    if (drawing && !state.atlas) await useAtlasSettings(drawing);
   } catch (error) {
     setStatus(`Cannot load the gallery: ${errorText(error)}`, "error");
   }
