@@ -1,4 +1,4 @@
-"""Fast tier: class logits, class specs, neurons (and how they follow the jitter), guided objectives."""
+"""Fast tier: class logits, class specs, neurons (and how they follow the jitter), guided objectives, channel_each."""
 
 import pytest
 import torch
@@ -7,6 +7,7 @@ from inceptionism.errors import InceptionismError, InvalidParameterError, Unknow
 from inceptionism.objectives import (
     SHIFT,
     as_objective,
+    channel_each,
     class_logit,
     guided,
     neuron,
@@ -274,3 +275,49 @@ def test_guided_description_layers_and_channel_check(tiny_net):
         objective.validate(tiny_net)
     assert str(info.value) == "guide features have 8 channels but conv2 of tiny has 16"
     guided("conv2", seeded(16, 5)).validate(tiny_net)
+
+
+# channel_each (the atlas: one channel per batch item)
+
+
+def test_channel_each_gives_item_i_the_mean_of_its_own_channel():
+    activation = seeded(3, 4, 5, 6)
+    objective = channel_each("a", [2, 0, 2])
+    values = objective.per_item({"a": activation})
+    assert values.shape == (3,)
+    expected = [activation[0, 2].mean(), activation[1, 0].mean(), activation[2, 2].mean()]
+    assert values.tolist() == pytest.approx([float(v) for v in expected], rel=1e-6)
+    assert objective({"a": activation}).item() == pytest.approx(float(torch.stack(expected).mean()), rel=1e-6)
+    assert (str(objective), objective.layers, objective.needs_whole_image) == ("a:2,0,2 (one per image)", {"a"}, False)
+
+
+def test_channel_each_gradient_reaches_only_each_items_own_channel():
+    activation = seeded(2, 3, 2, 2).requires_grad_(True)
+    (gradient,) = torch.autograd.grad(channel_each("a", [1, 2])({"a": activation}), activation)
+    expected = torch.zeros(2, 3, 2, 2)
+    expected[0, 1] = expected[1, 2] = 1 / (2 * 4)  # the batch mean of spatial means
+    assert torch.allclose(gradient, expected)
+
+
+def test_channel_each_on_the_tiny_net_is_each_images_own_channel(tiny_net):
+    pixels = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(2)) * 255
+    with torch.no_grad(), tiny_net.tap(["conv2"]) as extract:
+        features = extract(pixels)
+    values = channel_each("conv2", [5, 0, 15]).per_item(features)
+    means = features["conv2"].mean((2, 3))
+    assert values.tolist() == pytest.approx([float(means[0, 5]), float(means[1, 0]), float(means[2, 15])], rel=1e-6)
+
+
+def test_channel_each_needs_one_channel_per_item_and_channels_that_exist(tiny_net):
+    with pytest.raises(InvalidParameterError) as info:
+        channel_each("a", [0, 1])({"a": seeded(3, 2, 2, 2)})
+    assert str(info.value) == "channel_each has 2 channels for a batch of 3 images"
+    with pytest.raises(InvalidParameterError) as info:
+        channel_each("a", [])
+    assert str(info.value) == "channel_each needs at least one channel"
+    with pytest.raises(InvalidParameterError) as info:
+        channel_each("conv1", [3, 8]).validate(tiny_net)
+    assert str(info.value) == "channel 8 does not exist in conv1 of tiny: it has channels 0..7"
+    with pytest.raises(UnknownNameError):
+        channel_each("conv9", [0]).validate(tiny_net)
+    channel_each("conv1", [0, 7]).validate(tiny_net)

@@ -13,12 +13,16 @@ from inceptionism._version import __version__
 from inceptionism.engine.options import OPTIONS
 from inceptionism.engine.runtime import keep_freed_memory
 from inceptionism.errors import InceptionismError
+from inceptionism.render.atlas import ATLAS_OPTIONS
 from inceptionism.render.video import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-FLAGS = {name: option.flag for name, option in (*OPTIONS.items(), *ZOOM_OPTIONS.items(), *VIDEO_OPTIONS.items())}
+FLAGS = {
+    name: option.flag
+    for name, option in (*OPTIONS.items(), *ZOOM_OPTIONS.items(), *VIDEO_OPTIONS.items(), *ATLAS_OPTIONS.items())
+}
 FLAGS.update(guide="--guide", mask="--mask", work_dir="--work-dir", restart="--restart", **{"from": "--from"})
 """The flag of each library argument, named in error messages."""
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from inceptionism.cli.app import cli
+from inceptionism.cli.app import cli, fail
 from inceptionism.cli.options import model_options, option_flags, weights_value
 from inceptionism.engine.options import OPTIONS
 from inceptionism.io.files import check_writable
@@ -75,6 +75,11 @@ def atlas_command(
     output = output or Path(f"{layer.replace('/', '_')}-atlas.png")
     output_format(output)
     check_writable(output)
+    if save_tiles is not None:
+        try:
+            save_tiles.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            fail(f"cannot make the tiles folder {save_tiles}: {error.strerror or error} (--save-tiles)")
     given = {name: value for name, value in options.items() if value is not None}
     with tqdm(total=1, unit="channel", disable=quiet, mininterval=0.5, bar_format=BAR) as bar:
 

@@ -160,6 +160,8 @@ def parse_channels(text: str, count: int, where: str) -> list[int]:
 def check_channels(channels: Sequence[int], count: int, where: str) -> list[int]:
     """``channels`` without repeats, each checked to be a channel of ``where`` (which has ``count``)."""
     unique = list(dict.fromkeys(channels))
+    if not unique:
+        raise InvalidParameterError(f"give at least one channel of {where}", argument="channels")
     for channel in unique:
         if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < count:
             raise InvalidParameterError(

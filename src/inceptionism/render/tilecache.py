@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import weakref
 from pathlib import Path
 from typing import Any
 
 import torch
 from PIL import Image
 
+from inceptionism.errors import ImageError
 from inceptionism.io.images import read_metadata, save_image
 from inceptionism.models.network import Network
 
@@ -29,8 +31,20 @@ def cache_root() -> Path:
     return platformdirs.user_cache_path("inceptionism") / "atlas"
 
 
+_DIGESTS: weakref.WeakKeyDictionary[Network, str] = weakref.WeakKeyDictionary()
+
+
 def weights_digest(net: Network) -> str:
-    """A checksum of the network's weights (16 hex digits): another set of weights, another cache."""
+    """A checksum of the network's weights (16 hex digits): another set of weights, another cache.
+
+    Computed once per network object (the studio asks for it on every tile request).
+    """
+    if net not in _DIGESTS:
+        _DIGESTS[net] = _digest(net)
+    return _DIGESTS[net]
+
+
+def _digest(net: Network) -> str:
     digest = hashlib.sha256()
     for name, tensor in sorted(net.state_dict().items()):
         digest.update(name.encode())
@@ -72,11 +86,14 @@ class TileCache:
         path = self.path(channel)
         if not path.is_file():
             return None
-        metadata = read_metadata(path) or {}
-        if "activation" not in metadata:
+        try:
+            metadata = read_metadata(path) or {}
+            if "activation" not in metadata:
+                return None
+            with Image.open(path) as image:
+                return image.convert("RGB"), float(metadata["activation"])
+        except (ImageError, OSError, ValueError):  # a damaged tile is drawn again
             return None
-        with Image.open(path) as image:
-            return image.convert("RGB"), float(metadata["activation"])
 
     def put(self, channel: int, image: Image.Image, activation: float) -> None:
         """Keep the tile of ``channel``."""
