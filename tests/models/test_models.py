@@ -302,3 +302,13 @@ def test_threads_tapping_one_network_at_once_each_get_their_own_layers():
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_an_inference_copy_in_bf16_lists_its_layer_channels():
+    from conftest import make_tiny_net
+    from inceptionism.models import cache
+
+    net = make_tiny_net()
+    fast = cache.inference_copy(net, torch.device("cpu"), dtype=torch.bfloat16)
+    fast.__dict__.pop("layer_channels", None)  # as when the copy was made before the original counted them
+    assert fast.layer_channels == net.layer_channels

@@ -288,6 +288,12 @@ class Network(nn.Module):
         """Channel count of every layer, from one forward pass at the minimum size."""
         param = next(self.parameters())
         probe = torch.zeros(1, 3, self.min_size, self.min_size, device=param.device)
-        with torch.no_grad(), self.tap(self.layers) as extract:
+        # An inference copy may hold bf16 or fp16 weights; autocast runs it as it runs when dreaming.
+        dtype = param.dtype if param.dtype in (torch.bfloat16, torch.float16) else None
+        with (
+            torch.no_grad(),
+            self.tap(self.layers) as extract,
+            torch.autocast(param.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None),
+        ):
             features = extract(probe)
         return {name: int(value.shape[1]) for name, value in features.items()}

@@ -10,7 +10,7 @@ from inceptionism.web.store import Job
 from inceptionism.web.studio import Studio
 
 
-def get_studio(request: Request) -> Studio:
+async def get_studio(request: Request) -> Studio:
     """The studio serving this app."""
     return request.app.state.studio
 
@@ -18,8 +18,8 @@ def get_studio(request: Request) -> Studio:
 StudioDep = Annotated[Studio, Depends(get_studio)]
 
 
-def get_job(job_id: str, studio: StudioDep) -> Job:
-    """The job ``job_id`` names, or 404."""
+async def get_job(job_id: str, studio: StudioDep) -> Job:
+    """The job ``job_id`` names, or 404 (on the event loop: a status answer never waits for a thread)."""
     job = studio.store.get(job_id)
     if job is None:
         raise HTTPException(404, f"no job {job_id[:40]!r}: it never existed or was deleted (list them: GET /api/jobs)")

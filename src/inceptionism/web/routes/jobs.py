@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +27,9 @@ from inceptionism.web.workers import QueueFull
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 EVENT_POLL = 0.1  # seconds between two looks at a followed job
 RETRY_AFTER = 10
+CHECKING = threading.Lock()
+"""Submissions are checked one at a time: a burst of them queues here instead of all competing
+for the CPU (and the interpreter) with the running job and the status requests."""
 
 
 @router.post("", status_code=202, response_model=JobCreated)
@@ -48,7 +52,8 @@ def create_job(
         uploads = {"image": image, "guide": guide, "mask": mask}
         files = _keep_uploads(studio, folder, kind, uploads)
         paths = {role: folder / name for role, name in files.items()}
-        prepared = prepare(kind, asked, uploads=paths, catalog=studio.catalog, settings=studio.settings)
+        with CHECKING:
+            prepared = prepare(kind, asked, uploads=paths, catalog=studio.catalog, settings=studio.settings)
         if kind == "video":
             check_range(probe(folder / files["image"]), prepared.get("start", 0.0), prepared.get("end"))
         names = {role: _shown_name(upload.filename) for role, upload in uploads.items() if role in files}
@@ -112,7 +117,7 @@ def _shown(studio: Studio, job: Job) -> JobOut:
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def get_job(studio: StudioDep, job: JobDep) -> JobOut:
+async def get_job(studio: StudioDep, job: JobDep) -> JobOut:
     """A job's state, progress, parameters and outcome."""
     return _shown(studio, job)
 
