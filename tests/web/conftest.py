@@ -15,6 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from browser import chromium, studio_url  # noqa: F401  (the browser tests' fixtures)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 

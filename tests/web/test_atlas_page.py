@@ -8,38 +8,18 @@ screenshot of a larger atlas goes to ``docs/images/studio-atlas.png``.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import threading
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("fastapi", reason="the web studio needs the [web] extra (fastapi, uvicorn)")
-uvicorn = pytest.importorskip("uvicorn", reason="the web studio needs the [web] extra (fastapi, uvicorn)")
+pytest.importorskip("uvicorn", reason="the web studio needs the [web] extra (fastapi, uvicorn)")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
-from inceptionism.web.app import create_app  # noqa: E402
-from inceptionism.web.config import ServerSettings  # noqa: E402
+from browser import PHOTO, ROOT, TIMEOUT_MS, get_json  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parents[2]
-PHOTO = ROOT / "tests" / "data" / "coffee.jpg"
-TIMEOUT_MS = 60_000
 LAYER = "fire2.squeeze1x1"  # 16 channels: the smallest layer of squeezenet1_1, quick to draw
 
 TILES_LOADED = """count => {
@@ -59,48 +39,6 @@ SEEN_WHILE_DRAWING = """() => {
         seen.progress ||= !document.querySelector('#atlas-progress-row').hidden;
     }).observe(document.body, {subtree: true, childList: true, attributes: true});
 }"""
-
-
-@pytest.fixture
-def studio_url(tmp_path: Path) -> Iterator[str]:
-    """The real app served by uvicorn in a thread, on a free port, with its data in tmp_path."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    app = create_app(ServerSettings(host="127.0.0.1", port=port, data_dir=tmp_path / "studio"))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the studio server did not start within 30 s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-
-
-@pytest.fixture
-def chromium() -> Iterator[object]:
-    """Headless Chromium, or a skip saying what is missing."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no Chromium at {CHROMIUM} (install it, e.g. apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.load(response)
 
 
 def tile_channels(page) -> list[int]:
