@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from polling import wait_for
 
 from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE
 from inceptionism.io.images import read_metadata
@@ -31,7 +32,6 @@ from inceptionism.web.security import COOKIE
 from inceptionism.web.store import JobStore
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-FINISHED = ("done", "failed", "cancelled")
 FAST = {"octaves": 1, "steps": 2}
 NOISE = {"noise": "32x32", **FAST}
 LONG = {"noise": "32x32", "octaves": 1, "steps": 4096, "seed": 0}
@@ -59,20 +59,6 @@ def accepted(client: TestClient, params: dict, *, kind: str | None = None, **fil
     response = submit(client, params, kind=kind, **files)
     assert response.status_code == 202, response.text
     return response.json()["id"]
-
-
-def wait_for(client: TestClient, job_id: str, states=FINISHED, timeout: float = 30.0) -> dict:
-    """Poll GET /api/jobs/{id} until its state is one of ``states``; the job."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get(f"/api/jobs/{job_id}")
-        assert response.status_code == 200, response.text
-        job = response.json()
-        if job["state"] in states:
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} is still {job['state']} after {timeout} s, not {states}: {job}")
-        time.sleep(0.02)
 
 
 def start_long_job(client: TestClient) -> str:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import pytest
 import torch
 from fastapi.testclient import TestClient
 from PIL import Image
+from polling import wait_for
 from torch import nn
 
 from conftest import make_tiny_net
@@ -26,7 +26,6 @@ from inceptionism.web.catalog import ModelCatalog
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PHOTO = DATA / "coffee.jpg"
-FINISHED = ("done", "failed", "cancelled")
 SMALL = {"size": 32, "steps": 4}
 LONG = {"noise": "32x32", "octaves": 1, "steps": 4096, "seed": 0}
 """Tens of seconds of dreaming: started only to keep the worker busy, then cancelled."""
@@ -64,19 +63,6 @@ def tiny_catalog() -> ModelCatalog:
 
 def get_atlas(client: TestClient, **query):
     return client.get("/api/atlas", params={**SMALL, **query})
-
-
-def wait_for(client: TestClient, job_id: str, states=FINISHED, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get(f"/api/jobs/{job_id}")
-        assert response.status_code == 200, response.text
-        job = response.json()
-        if job["state"] in states:
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} is still {job['state']} after {timeout} s: {job}")
-        time.sleep(0.02)
 
 
 def keep_the_worker_busy(client: TestClient) -> str:
