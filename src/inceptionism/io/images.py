@@ -110,18 +110,33 @@ def _check_readable(path: Path) -> None:
 
 def _read(path: Path) -> Image.Image:
     _check_readable(path)
+    return _decoded(path, str(path))
+
+
+def decode_image(data: bytes, name: str) -> Image.Image:
+    """The encoded image ``data`` (the bytes of the file ``name``) as 8-bit RGB, upright.
+
+    Raises:
+        ImageError: naming ``name``, as :func:`load_image` does for a file.
+    """
+    if not data:
+        raise ImageError(f"input is an empty file: {name}")
+    return _decoded(io.BytesIO(data), name)
+
+
+def _decoded(source: Path | io.BytesIO, name: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
+            with Image.open(source) as opened:
                 opened.load()
                 return _to_rgb(opened)
     except Image.DecompressionBombError as error:
-        raise ImageError(f"{path} is refused as a possible decompression bomb: {error}") from None
+        raise ImageError(f"{name} is refused as a possible decompression bomb: {error}") from None
     except Image.UnidentifiedImageError:
-        raise ImageError(f"{path} is not an image Pillow can read") from None
+        raise ImageError(f"{name} is not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{path} is damaged or truncated: {error}") from None
+        raise ImageError(f"{name} is damaged or truncated: {error}") from None
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -201,7 +216,20 @@ def save_image(image: Image.Image, path: str | os.PathLike, *, metadata: dict[st
         OutputError: unknown extension or the file cannot be written.
     """
     path = Path(path)
-    fmt = output_format(path)
+    data = encode_image(image, output_format(path), metadata=metadata, name=os.fspath(path))
+    with atomic_writer(path) as handle:
+        handle.write(data)
+    return path
+
+
+def encode_image(
+    image: Image.Image, fmt: str = "PNG", *, metadata: dict[str, Any] | None = None, name: str = "the image"
+) -> bytes:
+    """``image`` encoded as ``fmt`` (``PNG``, ``JPEG``, ``WEBP``), ``metadata`` stored as :func:`save_image` does.
+
+    Raises:
+        OutputError: the image cannot be encoded (naming ``name``).
+    """
     options: dict[str, Any] = {}
     if fmt == "JPEG":
         options.update(quality=95, subsampling=0)
@@ -222,10 +250,8 @@ def save_image(image: Image.Image, path: str | os.PathLike, *, metadata: dict[st
     try:
         image.save(buffer, format=fmt, **options)
     except (OSError, ValueError) as error:
-        raise OutputError(f"cannot write {path}: {error}") from None
-    with atomic_writer(path) as handle:
-        handle.write(buffer.getbuffer())
-    return path
+        raise OutputError(f"cannot write {name}: {error}") from None
+    return buffer.getvalue()
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any] | None:

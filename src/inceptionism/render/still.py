@@ -91,6 +91,31 @@ def dream(
     settings, net = compose_settings(settings, model, {**options, "layers": specs or None})
     objective = total(objects) if objects else None
     dreamer = Dreamer(settings, model=net, objective=objective, guide=guide, mask=mask)
+    return dream_with(dreamer, image, callback=callback, guide=guide, mask=mask, objective=objective, specs=specs)
+
+
+def dream_with(
+    dreamer: Dreamer,
+    image: ImageInput | None = None,
+    *,
+    callback: ProgressCallback | None = None,
+    guide: ImageInput | None = None,
+    mask: ImageInput | None = None,
+    objective: Objective | None = None,
+    specs: Sequence[str] = (),
+) -> DreamResult:
+    """Dream ``image`` with a prepared ``dreamer``: :func:`dream` after its settings are composed.
+
+    Args:
+        dreamer: the Dreamer, made with ``guide``, ``mask`` and ``objective`` if any.
+        image: the input (``None``: the sample photo, or noise when the settings say so).
+        callback: called after every step.
+        guide: the guide the Dreamer was made with, or its file name: recorded.
+        mask: likewise.
+        objective: the objective object the Dreamer was made with, if any: recorded.
+        specs: the layer specs given beside ``objective``.
+    """
+    settings = dreamer.settings
     if settings.mode == "image":
         source = dreamer.load(sample_path() if image is None else image)
         frame = dreamer(source.image, callback=callback)
@@ -100,7 +125,7 @@ def dream(
         frame = dreamer(callback=callback)
         source = LoadedImage(image=to_image(frame.source), name=None, original_size=settings.noise)
     used = settings.replace(
-        seed=frame.seed, layers=dreamer.layer_specs if not objective else specs, classes=dreamer.class_specs
+        seed=frame.seed, layers=dreamer.layer_specs if not objective else list(specs), classes=dreamer.class_specs
     )
     result = to_image(frame.pixels)
     return DreamResult(

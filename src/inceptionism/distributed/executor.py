@@ -1,0 +1,168 @@
+"""Running a render's tasks: in this process, or on a Dask cluster, results handed back as they finish.
+
+Both executors take a module-level task function and an iterable of argument tuples, and
+yield ``(index, result)`` pairs. :class:`InProcess` runs them one after the other here;
+:class:`DaskExecutor` keeps a few more tasks submitted than there are workers (so a long
+render is never all in memory at once), yields them in the order they finish, and on the
+first failure cancels the rest and raises that task's own error: the engine's one-line
+message, not a remote traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+from inceptionism.distributed.cluster import CONNECT_TIMEOUT, ClusterArg, ClusterError, ClusterSpec, parse_cluster
+from inceptionism.distributed.worker import run_task, torch_threads
+
+TaskFunction = Callable[..., Any]
+
+
+class Executor(Protocol):
+    """What renders run their tasks on."""
+
+    workers: int
+    dashboard: str | None
+    threads: int | None
+
+    def run(self, function: TaskFunction, tasks: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
+        """``(index, function(*tasks[index]))`` for every task, in the order they finish."""
+        ...
+
+
+class InProcess:
+    """Tasks run one after the other in this process (what a render without a cluster does).
+
+    Args:
+        threads: torch threads while a task runs (``None``: as they are).
+    """
+
+    workers = 1
+    dashboard = None
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+
+    def run(self, function: TaskFunction, tasks: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
+        """Each task in order, here."""
+        for index, arguments in enumerate(tasks):
+            with torch_threads(self.threads):
+                result = function(*arguments)
+            yield index, result
+
+
+class DaskExecutor:
+    """Tasks run on the workers of a ``dask.distributed.Client``.
+
+    Args:
+        client: the connected client.
+        threads: torch threads each task uses on its worker (``None``: the worker's own setting).
+    """
+
+    def __init__(self, client: Any, threads: int | None = None) -> None:
+        self.client = client
+        self.threads = threads
+        self.workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+        self.dashboard = getattr(client, "dashboard_link", None)
+
+    def run(self, function: TaskFunction, tasks: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
+        """Tasks submitted a few ahead of the workers, yielded as they finish."""
+        from distributed import as_completed
+
+        pending = iter(enumerate(tasks))
+        index_of: dict[Any, int] = {}
+        finished = as_completed()
+        ahead = 2 * self.workers + 1
+
+        def submit_next() -> bool:
+            item = next(pending, None)
+            if item is None:
+                return False
+            index, arguments = item
+            future = self.client.submit(run_task, function, self.threads, *arguments, pure=False, retries=0)
+            index_of[future] = index
+            finished.add(future)
+            return True
+
+        for _ in range(ahead):
+            if not submit_next():
+                break
+        try:
+            for future in finished:
+                result = _result(future)
+                index = index_of.pop(future)
+                submit_next()
+                yield index, result
+        finally:
+            for future in list(index_of):
+                future.cancel()
+
+
+def _result(future: Any) -> Any:
+    """The task's result; a worker lost too often becomes one line, a task's own error stays itself."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker as error:
+        raise ClusterError(f"the workers running a task died too many times ({error}); see the workers' logs") from None
+
+
+@contextlib.contextmanager
+def open_executor(cluster: ClusterArg = None, *, threads: int | None = None) -> Iterator[Executor]:
+    """An executor for ``cluster``: this process, a new ``LocalCluster``, or a scheduler.
+
+    Args:
+        cluster: ``None`` (this process), ``"local:N"`` (N worker processes on this machine,
+            one task at a time each, stopped on exit), a scheduler address
+            (``"tcp://10.0.0.5:8786"``), or a connected ``dask.distributed.Client`` (left open).
+        threads: torch threads per task (``None``: in this process as they are; on
+            ``local:N`` this machine's cores divided by N; on a scheduler the workers' own).
+
+    Raises:
+        ClusterError: a bad address, a scheduler that cannot be reached within
+            :data:`~inceptionism.distributed.cluster.CONNECT_TIMEOUT` seconds, or Dask missing.
+    """
+    if cluster is None:
+        yield InProcess(threads)
+        return
+    if not isinstance(cluster, str):
+        yield DaskExecutor(cluster, threads)
+        return
+    spec = parse_cluster(cluster)
+    with _client(spec) as client:
+        yield DaskExecutor(client, threads if threads is not None else spec.threads)
+
+
+@contextlib.contextmanager
+def _client(spec: ClusterSpec) -> Iterator[Any]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError(
+            "running on a cluster needs Dask's distributed scheduler; run: pip install 'inceptionism[cluster]'",
+            argument="cluster",
+        ) from None
+    if spec.workers is not None:
+        with (
+            LocalCluster(
+                n_workers=spec.workers, threads_per_worker=1, processes=True, silence_logs=logging.CRITICAL
+            ) as local,
+            Client(local) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(spec.address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {spec.address} ({reason}); start one with `dask scheduler` "
+            "and workers with `dask worker ADDRESS`, or use local:N",
+            argument="cluster",
+        ) from None
+    with client:
+        yield client

@@ -1,0 +1,77 @@
+"""What a worker process keeps between tasks: its networks, prepared Dreamers and torch threads.
+
+A worker runs task after task of the same render: the network is loaded once per process
+(:mod:`inceptionism.models.cache`) and the :class:`~inceptionism.engine.dreamer.Dreamer`
+of the same settings, guide and mask is prepared once and kept here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from PIL import Image
+
+from inceptionism.engine.dreamer import Dreamer
+from inceptionism.engine.settings import DreamSettings
+
+DREAMERS_KEPT = 4
+_lock = threading.Lock()
+_dreamers: OrderedDict[tuple[str, str, str], Dreamer] = OrderedDict()
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to ``threads`` inside the block (``None``: left as they are).
+
+    The pixels of a dream depend on it: oneDNN's convolutions round differently with another
+    thread count, and gradient ascent grows those differences.
+    """
+    if threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def run_task(function: Callable[..., Any], threads: int | None, *arguments: Any) -> Any:
+    """``function(*arguments)`` with ``threads`` torch threads: how every task runs on a worker."""
+    with torch_threads(threads):
+        return function(*arguments)
+
+
+def prepared_dreamer(settings: DreamSettings, guide: bytes | None = None, mask: bytes | None = None) -> Dreamer:
+    """The Dreamer of ``settings`` with this guide and mask (encoded images), prepared once per process."""
+    key = (settings.to_json(), _digest(guide), _digest(mask))
+    with _lock:
+        if key in _dreamers:
+            _dreamers.move_to_end(key)
+            return _dreamers[key]
+    dreamer = Dreamer(settings, guide=_image(guide), mask=_image(mask))
+    with _lock:
+        _dreamers[key] = dreamer
+        while len(_dreamers) > DREAMERS_KEPT:
+            _dreamers.popitem(last=False)
+    return dreamer
+
+
+def _digest(data: bytes | None) -> str:
+    return "" if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _image(data: bytes | None) -> Image.Image | None:
+    if data is None:
+        return None
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image

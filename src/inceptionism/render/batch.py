@@ -1,0 +1,335 @@
+"""Dream many photos with the same options, or each photo with a grid of settings (a sweep).
+
+Every item (one photo with one combination of the sweep) is a task that carries its
+settings, seed included, and the photo's bytes: it runs the same in this process or on any
+worker of a cluster (:mod:`inceptionism.distributed`), and gives the same pixels with the same
+torch thread count. The seed of an item is the batch's seed plus the photo's position, so
+every combination of one photo starts from the same jitter (a fair comparison) and the seed
+never depends on which task finished first. Outputs are written atomically as they come
+back; a later run with the same settings keeps the finished ones. At the end an index
+(``index.json`` and ``index.csv``) says which file used which parameters, and a contact
+sheet can show the grid, a photo per row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from inceptionism._version import __version__
+from inceptionism.distributed import ClusterArg, open_executor
+from inceptionism.distributed.worker import prepared_dreamer
+from inceptionism.engine.options import SEED_LIMIT
+from inceptionism.engine.settings import DreamSettings, check_names
+from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError, OutputError
+from inceptionism.io.files import atomic_writer
+from inceptionism.io.images import ImageInput, decode_image, encode_image, load_image, read_metadata
+from inceptionism.models.network import Network
+from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
+from inceptionism.render.sheet import contact_sheet
+from inceptionism.render.still import compose_settings, dream_with
+from inceptionism.render.sweep import combinations, label, parse_sweep, shown_values
+
+PHOTOS_LIMIT = 10_000
+ITEMS_LIMIT = 10_000
+PHOTO_BYTES_LIMIT = 256 * 2**20
+SHEET_TILE = 256
+INDEX_JSON, INDEX_CSV = "index.json", "index.csv"
+SweepArg = dict[str, Sequence[Any]] | Sequence[str] | None
+"""``{"layers": ["fire3", "fire5"]}``, ``["layer=fire3,fire5"]`` (the command line's form) or ``None``."""
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One dream of a batch: a photo with one combination of the sweep.
+
+    Attributes:
+        photo: the input file.
+        row: the photo's position among the inputs.
+        values: the swept options of this combination (empty without a sweep).
+        settings: the item's settings, its seed included.
+        output: the file it is written to.
+    """
+
+    photo: Path
+    row: int
+    values: dict[str, Any]
+    settings: DreamSettings
+    output: Path
+
+
+@dataclass
+class BatchResult:
+    """What :func:`batch` returns.
+
+    Attributes:
+        items: every item, in the order of the inputs and the grid.
+        index: the JSON index written.
+        sheet: the contact sheet written, if one was asked for.
+        dreamed: items dreamed in this call.
+        reused: items found finished from an earlier run.
+        seed: the batch's seed (item seeds are this plus the photo's position).
+    """
+
+    items: list[BatchItem] = field(repr=False)
+    index: Path
+    sheet: Path | None
+    dreamed: int
+    reused: int
+    seed: int
+
+
+def batch(
+    inputs: Sequence[str | Path],
+    output_dir: str | Path,
+    *,
+    settings: DreamSettings | None = None,
+    model: str | Network | None = None,
+    sweep: SweepArg = None,
+    guide: ImageInput | None = None,
+    mask: ImageInput | None = None,
+    sheet: str | Path | None = None,
+    cluster: ClusterArg = None,
+    threads: int | None = None,
+    restart: bool = False,
+    callback: FrameCallback | None = None,
+    **options: Any,
+) -> BatchResult:
+    """Dream every photo of ``inputs`` into ``output_dir``, once per combination of ``sweep``.
+
+    Args:
+        inputs: photo files.
+        output_dir: where the dreams, ``index.json`` and ``index.csv`` go (made if missing).
+        settings: dream settings to start from; ``options`` override them.
+        model: a registry name (a network object cannot travel to a cluster).
+        sweep: options to vary, e.g. ``{"layers": ["fire3", "fire5"], "octaves": [3, 4]}``.
+        guide: dream toward this image's features (a file).
+        mask: white dreams, black stays (a file).
+        sheet: also write a contact sheet here (a photo per row, a combination per column).
+        cluster: ``None`` (here), ``"local:N"``, a scheduler address or a Dask ``Client``.
+        threads: torch threads per dream (see :func:`~inceptionism.distributed.open_executor`).
+        restart: dream every item again instead of keeping finished ones.
+        callback: called after every item with a :class:`~inceptionism.render.frames.FrameDone`;
+            ``True`` stops the batch (run it again to go on).
+        **options: dream options (``octaves``, ``steps``, ``layers``, ``seed``...).
+
+    >>> import tempfile
+    >>> from inceptionism.io.images import sample_path
+    >>> out = tempfile.mkdtemp()
+    >>> result = batch([sample_path()], out, sweep=["octaves=1,2"], steps=1, max_size=64, seed=3)
+    >>> [item.output.name for item in result.items], result.dreamed
+    (['sample-octaves=1.png', 'sample-octaves=2.png'], 2)
+    """
+    check_names(options, "batch()")
+    if isinstance(model, Network):
+        raise InvalidParameterError("batch() takes a model's name: a network object cannot travel to workers",
+                                    argument="model")  # fmt: skip
+    base, _ = compose_settings(settings, model, options)
+    if base.noise is not None:
+        raise InvalidParameterError("a batch dreams photos; noise does not apply", argument="noise")
+    grid = _grid(sweep)
+    directory = _output_dir(output_dir)
+    seed = base.seed if base.seed is not None else _resumed_seed(directory, restart)
+    items = plan_batch(inputs, directory, settings=base.replace(seed=seed), grid=grid)
+    guide_data, mask_data = _file_bytes(guide, "guide"), _file_bytes(mask, "mask")
+    finished = set() if restart else {index for index, item in enumerate(items) if _is_finished(item)}
+    todo = [index for index in range(len(items)) if index not in finished]
+    names = (_name(guide), _name(mask))
+    for index in sorted(finished):
+        report_frame(callback, FrameDone(index, len(items), resumed=True), last=False)
+    params: dict[int, dict[str, Any]] = {}
+    tasks = ((items[i].settings, _photo_bytes(items[i].photo), items[i].photo.name, guide_data, mask_data, names)
+             for i in todo)  # fmt: skip
+    with open_executor(cluster, threads=threads) as executor:
+        for count, (position, (encoded, recorded)) in enumerate(executor.run(dream_item, tasks), start=1):
+            item = items[todo[position]]
+            with atomic_writer(item.output) as handle:
+                handle.write(encoded)
+            params[todo[position]] = recorded
+            done = FrameDone(todo[position], len(items), resumed=False)
+            report_frame(callback, done, last=count == len(todo))
+    index = _write_index(directory, items, grid, seed, params)
+    written = _write_sheet(Path(sheet), items, grid) if sheet is not None else None
+    return BatchResult(items, index, written, dreamed=len(todo), reused=len(finished), seed=seed)
+
+
+def plan_batch(
+    inputs: Sequence[str | Path], output_dir: Path, *, settings: DreamSettings, grid: list[dict[str, Any]]
+) -> list[BatchItem]:
+    """Every item of the batch, photo by photo, each with the file it goes to.
+
+    Raises:
+        InceptionismError: no inputs or too many, a missing input, a combination whose
+            settings are not valid together.
+    """
+    photos = [Path(photo) for photo in inputs]
+    if not photos:
+        raise InvalidParameterError("give at least one photo to dream", argument="input")
+    if len(photos) > PHOTOS_LIMIT or len(photos) * len(grid) > ITEMS_LIMIT:
+        raise InvalidParameterError(f"a batch makes at most {ITEMS_LIMIT} dreams, "
+                                    f"got {len(photos)} photos x {len(grid)} settings", argument="input")  # fmt: skip
+    for photo in photos:
+        if not photo.is_file():
+            raise ImageError(f"input not found: {photo}", argument="input")
+    stems = _unique_stems(photos)
+    items = []
+    for row, (photo, stem) in enumerate(zip(photos, stems, strict=True)):
+        seed = (settings.seed + row) % SEED_LIMIT  # type: ignore[operator]
+        for values in grid:
+            try:
+                chosen = settings.updated(values.get("preset"), **{k: v for k, v in values.items() if k != "preset"})
+            except InceptionismError as error:
+                raise InvalidParameterError(f"the sweep's {label(values)}: {error}", argument="sweep") from None
+            suffix = "-".join(f"{key}={value}" for key, value in shown_values(values).items()) or "dream"
+            output = output_dir / f"{_safe(f'{stem}-{suffix}')}.png"
+            items.append(BatchItem(photo, row, values, chosen.replace(seed=seed), output))
+    return items
+
+
+def dream_item(
+    settings: DreamSettings,
+    photo: bytes,
+    name: str,
+    guide: bytes | None,
+    mask: bytes | None,
+    names: tuple[str | None, str | None],
+) -> tuple[bytes, dict[str, Any]]:
+    """The task of one item, run here or on a worker: the dream as PNG bytes (parameters inside) and its parameters."""
+    dreamer = prepared_dreamer(settings, guide, mask)
+    result = dream_with(dreamer, decode_image(photo, name), guide=names[0], mask=names[1])
+    result.params["input"] = name
+    return encode_image(result.image, "PNG", metadata=result.params, name=name), result.params
+
+
+def _grid(sweep: SweepArg) -> list[dict[str, Any]]:
+    if sweep is None:
+        return [{}]
+    if isinstance(sweep, dict):
+        texts = [f"{key}={';'.join(map(str, values))}" for key, values in sweep.items()]
+        return combinations(parse_sweep(texts))
+    if isinstance(sweep, str):
+        sweep = [sweep]
+    return combinations(parse_sweep(list(sweep)))
+
+
+def _safe(name: str) -> str:
+    """A file name from ``name``: anything but letters, digits, ``.=+-`` becomes ``_``."""
+    return re.sub(r"[^\w.=+-]", "_", name)[:200]
+
+
+def _unique_stems(photos: list[Path]) -> list[str]:
+    counts: dict[str, int] = {}
+    stems = []
+    for photo in photos:
+        counts[photo.stem] = counts.get(photo.stem, 0) + 1
+        stems.append(photo.stem if counts[photo.stem] == 1 else f"{photo.stem}-{counts[photo.stem]}")
+    return stems
+
+
+def _output_dir(path: str | Path) -> Path:
+    directory = Path(path)
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"cannot write the batch to {directory}: it is a file", argument="output")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot make {directory}: {error.strerror or error}", argument="output") from None
+    return directory
+
+
+def _resumed_seed(directory: Path, restart: bool) -> int:
+    """The seed of the batch indexed in ``directory`` (a rerun goes on with it), else a new one."""
+    if not restart:
+        try:
+            seed = json.loads((directory / INDEX_JSON).read_text()).get("seed")
+        except (OSError, ValueError, AttributeError):
+            seed = None
+        if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= SEED_LIMIT:
+            return seed
+    return secrets.randbelow(2**31)
+
+
+def _is_finished(item: BatchItem) -> bool:
+    """Whether ``item.output`` holds this item's dream already (its recorded settings and input match)."""
+    if not item.output.is_file():
+        return False
+    try:
+        params = read_metadata(item.output)
+        return params is not None and params.get("input") == item.photo.name and (
+            DreamSettings.from_dict(params) == item.settings
+        )
+    except InceptionismError:
+        return False
+
+
+def _photo_bytes(photo: Path) -> bytes:
+    size = photo.stat().st_size
+    if size > PHOTO_BYTES_LIMIT:
+        raise ImageError(f"{photo} is {size // 2**20} MB; a batch takes photos up to {PHOTO_BYTES_LIMIT // 2**20} MB")
+    return photo.read_bytes()
+
+
+def _file_bytes(value: ImageInput | None, what: str) -> bytes | None:
+    """A guide or mask as the bytes of an image file, checked here so a bad one fails before any task."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, Path)):
+        buffer = io.BytesIO()
+        load_image(value).image.save(buffer, format="PNG")
+        return buffer.getvalue()
+    load_image(value)
+    return Path(value).read_bytes()
+
+
+def _name(value: ImageInput | None) -> str | None:
+    if value is None:
+        return None
+    return Path(value).name if isinstance(value, (str, Path)) else "(in memory)"
+
+
+def _write_index(
+    directory: Path, items: list[BatchItem], grid: list[dict[str, Any]], seed: int, params: dict[int, dict[str, Any]]
+) -> Path:
+    swept = list(shown_values(grid[0]))
+    rows = []
+    for index, item in enumerate(items):
+        recorded = params.get(index) or read_metadata(item.output) or {}
+        rows.append({
+            "file": item.output.name,
+            "input": item.photo.name,
+            "seed": item.settings.seed,
+            **shown_values(item.values),
+            "params": recorded,
+        })  # fmt: skip
+    path = directory / INDEX_JSON
+    document = {"version": __version__, "seed": seed, "sweep": swept, "items": rows}
+    with atomic_writer(path) as handle:
+        handle.write(json.dumps(document, indent=1, sort_keys=True).encode())
+    text = io.StringIO()
+    columns = [key for key in rows[0] if key != "params"]
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_writer(directory / INDEX_CSV) as handle:
+        handle.write(text.getvalue().encode())
+    return path
+
+
+def _write_sheet(path: Path, items: list[BatchItem], grid: list[dict[str, Any]]) -> Path:
+    from inceptionism.io.images import save_image
+
+    tiles, labels = [], []
+    for item in items:
+        with Image.open(item.output) as image:
+            tiles.append(ImageOps.pad(image.convert("RGB"), (SHEET_TILE, SHEET_TILE), color=(18, 18, 22)))
+        labels.append(f"{item.photo.stem} {label(item.values)}".strip())
+    return save_image(contact_sheet(tiles, labels, columns=len(grid)), path)
