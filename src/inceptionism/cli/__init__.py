@@ -1,13 +1,13 @@
 """The ``inceptionism`` command line: a thin layer over the library that owns the terminal.
 
-One module per command group: ``dream``, ``zoom``, ``video``, ``atlas``, ``info``, ``serve``,
+One module per command group: ``dream``, ``batch``, ``zoom``, ``video``, ``atlas``, ``info``, ``serve``,
 ``catalog`` (presets, classes, models, layers) and ``classify``, all on the group of
 ``app``; ``options`` generates the dream flags from the settings.
 """
 
 from typing import NoReturn
 
-from inceptionism.cli import atlas, catalog, classify, dream, info, serve, video, zoom  # noqa: F401  (each registers its commands)
+from inceptionism.cli import atlas, batch, catalog, classify, dream, info, serve, video, zoom  # noqa: F401  (each registers its commands)
 from inceptionism.cli.app import cli
 
 

@@ -93,3 +93,21 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def weights_value(value: str | None) -> str | None:
     """``none`` (the spelling of earlier versions) is ``random``."""
     return "random" if value == "none" else value
+
+
+def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--cluster`` and ``--threads``: where a render's tasks run, and with how many torch threads each."""
+    command = click.option(
+        "--threads",
+        type=click.IntRange(1, 1024),
+        default=None,
+        help="torch threads per dream (the pixels depend on it). Default: all cores here; "
+        "this machine's cores divided by N on local:N; the workers' own on a scheduler.",
+    )(command)
+    return click.option(
+        "--cluster",
+        metavar="ADDRESS|local:N",
+        default=None,
+        help="Run on a Dask cluster: a scheduler's address (tcp://10.0.0.5:8786) or local:N, "
+        "N worker processes on this machine. Default: in this process.",
+    )(command)

@@ -12,20 +12,20 @@ from tqdm import tqdm
 
 from inceptionism.cli.app import EXIT_INTERRUPTED, fail
 from inceptionism.render.frames import FrameCallback, FrameDone, RenderStopped
-from inceptionism.render.framestore import work_dir_for
 
 T = TypeVar("T")
 
 
 def run_render(
-    render: Callable[[FrameCallback], T], *, output: Path, work_dir: Path | None, total: int | None, quiet: bool
+    render: Callable[[FrameCallback], T], *, kept: Path, total: int | None, quiet: bool, unit: str = "frame"
 ) -> T:
-    """Call ``render(callback)`` with a frame progress bar; the first Ctrl-C stops it after the frame.
+    """Call ``render(callback)`` with a progress bar; the first Ctrl-C stops it after the frame (or item).
 
-    A stopped render exits 130 with one line saying where its frames are and how to resume.
+    A stopped render exits 130 with one line saying where its finished ``kept`` frames are
+    and how to resume.
     """
-    stop = _StopOnInterrupt()
-    with tqdm(total=total, unit="frame", file=sys.stderr, disable=True if quiet else None) as bar:
+    stop = _StopOnInterrupt(unit)
+    with tqdm(total=total, unit=unit, file=sys.stderr, disable=True if quiet else None) as bar:
 
         def frame_done(done: FrameDone) -> bool:
             bar.total = done.frames
@@ -37,14 +37,15 @@ def run_render(
                 return render(frame_done)
         except RenderStopped as stopped:
             bar.close()
-            fail(f"{stopped} (the frames are in {work_dir_for(output, work_dir)})", EXIT_INTERRUPTED)
+            fail(f"{stopped} (the finished {unit}s are in {kept})", EXIT_INTERRUPTED)
 
 
 class _StopOnInterrupt:
     """The first Ctrl-C asks to stop after the current frame; a second one stops at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, unit: str) -> None:
         self.asked = False
+        self.unit = unit
 
     def __enter__(self) -> _StopOnInterrupt:
         self._previous = signal.signal(signal.SIGINT, self._ask)
@@ -57,4 +58,4 @@ class _StopOnInterrupt:
         if self.asked:
             raise KeyboardInterrupt
         self.asked = True
-        tqdm.write("stopping after this frame (Ctrl-C again to stop at once)", file=sys.stderr)
+        tqdm.write(f"stopping after this {self.unit} (Ctrl-C again to stop at once)", file=sys.stderr)

@@ -13,6 +13,7 @@ from inceptionism.cli.options import dreaming_options, option_flags, resume_opti
 from inceptionism.cli.render import run_render
 from inceptionism.io.files import unused_path
 from inceptionism.models import shared_model
+from inceptionism.render.framestore import work_dir_for
 from inceptionism.render.video import VIDEO_OPTIONS, video
 
 
@@ -59,6 +60,6 @@ def video_command(
             input, output, settings=settings, model=net, guide=guide, mask=mask, flow=flow,
             work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=callback, **chosen,
         ),
-        output=output, work_dir=work_dir, total=None, quiet=quiet,
+        kept=work_dir_for(output, work_dir), total=None, quiet=quiet,
     )  # fmt: skip
     click.echo(f"wrote {result.output} ({result.frames} frames, seed {result.params['dream']['seed']})")

@@ -14,6 +14,7 @@ from inceptionism.cli.render import run_render
 from inceptionism.io.files import unused_path
 from inceptionism.io.images import sample_path
 from inceptionism.models import shared_model
+from inceptionism.render.framestore import work_dir_for
 from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 
 
@@ -67,7 +68,7 @@ def zoom_command(
             input, output, settings=settings, model=net, guide=guide, mask=mask, labels=labels,
             work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=callback, **motion,
         ),
-        output=output, work_dir=work_dir, total=motion["frames"] or ZOOM_OPTIONS["frames"].default, quiet=quiet,
+        kept=work_dir_for(output, work_dir), total=motion["frames"] or ZOOM_OPTIONS["frames"].default, quiet=quiet,
     )  # fmt: skip
     click.echo(f"wrote {result.output} ({result.frames} frames, seed {result.params['dream']['seed']})")
     for path in result.labels:

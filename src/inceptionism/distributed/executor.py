@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from inceptionism.distributed.cluster import CONNECT_TIMEOUT, ClusterArg, ClusterError, ClusterSpec, parse_cluster
 from inceptionism.distributed.worker import run_task, torch_threads
 
+logger = logging.getLogger(__name__)
 TaskFunction = Callable[..., Any]
 
 
@@ -134,7 +135,9 @@ def open_executor(cluster: ClusterArg = None, *, threads: int | None = None) -> 
         return
     spec = parse_cluster(cluster)
     with _client(spec) as client:
-        yield DaskExecutor(client, threads if threads is not None else spec.threads)
+        executor = DaskExecutor(client, threads if threads is not None else spec.threads)
+        logger.info("running on %d Dask workers; dashboard: %s", executor.workers, executor.dashboard)
+        yield executor
 
 
 @contextlib.contextmanager
