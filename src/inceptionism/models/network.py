@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from inceptionism.errors import unknown_name
+from inceptionism.errors import InvalidParameterError, unknown_name
 from inceptionism.models.fast import RedirectedReLU, SpaceToDepthConv2d, faster_conv, faster_pool
 
 INPUT = "input"
@@ -94,6 +94,11 @@ class Network(nn.Module):
         default_layer: the layer dreamed when none is chosen (default: the last of ``layers``).
         class_layer: the layer whose channels are the class scores before any ReLU, spatial
             ``(B, classes, h, w)`` or flat ``(B, classes)`` (default: ``"logits"``).
+        aliases: simpler names of layers, e.g. ``{"inception4c": "inception_4c/output"}``;
+            they are accepted wherever a layer name is.
+        fixed_layers: the layers (pseudo-layers included) that exist only for inputs of
+            ``input_size`` (those after a head of fixed size); the others take any size
+            from ``min_size`` up.
 
     >>> from inceptionism.models import get_model
     >>> net = get_model("squeezenet1_1", weights=None)
@@ -116,6 +121,8 @@ class Network(nn.Module):
         weights: str,
         default_layer: str | None = None,
         class_layer: str = LOGITS,
+        aliases: Mapping[str, str] | None = None,
+        fixed_layers: Collection[str] = (),
     ) -> None:
         super().__init__()
         self.body = body
@@ -127,12 +134,14 @@ class Network(nn.Module):
         self.min_size = min_size
         self.input_size = input_size
         self.weights = weights
+        self.aliases = dict(aliases or {})
         self.default_layer = default_layer or layers[-1]
         self.class_layer = class_layer
+        self.fixed_layers = frozenset(fixed_layers)
         self.pre_relu_layers: set[str] = set()  # layers whose ReLU an inference copy moved (see prepared)
-        for layer in (*layers, self.default_layer, class_layer):
+        for layer in (*layers, *self.aliases.values(), self.default_layer, class_layer):
             if layer != LOGITS:
-                body.get_submodule(layer)  # a typo in a model definition fails at build time
+                body.get_submodule(self.aliases.get(layer, layer))  # a typo in a model definition fails here
 
     def forward(self, pixels: Tensor) -> Tensor:
         """Class scores ``(B, classes)`` for RGB pixels ``(B, 3, H, W)`` in 0..255."""
@@ -179,7 +188,9 @@ class Network(nn.Module):
 
     def _rectify_after_pooling(self) -> None:
         """Move each ReLU that feeds a max-pool after the pool (for :meth:`prepared`)."""
-        for pool, sources in getattr(self.body, "relu_after_pool", ()):
+        for pool, sources, *blocks in getattr(self.body, "relu_after_pool", ()):
+            # Blocks named beside the sources (a concatenation of them) give pre-activations too.
+            self.pre_relu_layers |= set(*blocks)
             for source in sources:
                 self.body.get_submodule(source).relu = nn.Identity()
                 # The source and the blocks it ends (a branch, an inception block) now give
@@ -223,7 +234,7 @@ class Network(nn.Module):
     def check_layers(self, names: Collection[str]) -> None:
         """Raise :class:`~inceptionism.errors.UnknownNameError` for a name that is not a layer."""
         for name in names:
-            if name not in self.layers:
+            if name not in self.layers and name not in self.aliases:
                 raise unknown_name(
                     "layer", name, self.layers, f"inceptionism layers --model {self.name}", where=self.name
                 )
@@ -245,8 +256,10 @@ class Network(nn.Module):
         """
         wanted = list(dict.fromkeys(layers))
         self.check_layers(wanted)
-        # What each name reads: "classes" is an alias, "input" needs no forward pass.
-        source = {name: self.class_layer if name == CLASSES else name for name in wanted}
+        # What each name reads: "classes" and the aliases name other layers, "input" needs no forward pass.
+        source = {name: self.aliases.get(name, name) for name in wanted}
+        source = {name: self.class_layer if layer == CLASSES else layer for name, layer in source.items()}
+        fixed = sorted({self.aliases.get(name, name) for name in wanted} & self.fixed_layers)
         hooked = {source[name] for name in wanted} - {INPUT, LOGITS}
         need_forward = bool(hooked) or LOGITS in source.values()
         need_full_forward = LOGITS in source.values()
@@ -272,6 +285,10 @@ class Network(nn.Module):
                     logits = self(pixels)
                 except _StopForward:
                     pass
+                except RuntimeError:
+                    if not fixed:
+                        raise
+                    raise self._fixed_size_error(fixed[0], pixels) from None
                 else:
                     captured[LOGITS] = logits
             captured[INPUT] = pixels
@@ -283,17 +300,52 @@ class Network(nn.Module):
             for handle in handles:
                 handle.remove()
 
+    def _fixed_size_error(self, layer: str, pixels: Tensor) -> InvalidParameterError:
+        height, width = pixels.shape[-2:]
+        return InvalidParameterError(
+            f"layer {layer} of {self.name} takes only inputs of about {self.input_size}x{self.input_size} px "
+            f"(its head has a fixed size), got {width}x{height}; dream on a layer before it "
+            f"(inceptionism layers --model {self.name} marks them)",
+            argument="layers",
+        )
+
     @functools.cached_property
-    def layer_channels(self) -> dict[str, int]:
-        """Channel count of every layer, from one forward pass at the minimum size."""
+    def layer_channels(self) -> Mapping[str, int]:
+        """Channel count of every layer, from a forward pass at the minimum size.
+
+        The layers after a head of fixed size are measured at the input size. An alias
+        looks up the layer it names; iterating gives each layer once.
+        """
         param = next(self.parameters())
-        probe = torch.zeros(1, 3, self.min_size, self.min_size, device=param.device)
         # An inference copy may hold bf16 or fp16 weights; autocast runs it as it runs when dreaming.
         dtype = param.dtype if param.dtype in (torch.bfloat16, torch.float16) else None
-        with (
-            torch.no_grad(),
-            self.tap(self.layers) as extract,
-            torch.autocast(param.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None),
-        ):
-            features = extract(probe)
-        return {name: int(value.shape[1]) for name, value in features.items()}
+        channels: dict[str, int] = {}
+        free = [name for name in self.layers if name not in self.fixed_layers]
+        for names, side in ((free, self.min_size), (sorted(self.fixed_layers), self.input_size)):
+            if not names:
+                continue
+            probe = torch.zeros(1, 3, side, side, device=param.device)
+            with (
+                torch.no_grad(),
+                self.tap(names) as extract,
+                torch.autocast(param.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None),
+            ):
+                features = extract(probe)
+            channels.update({name: int(value.shape[1]) for name, value in features.items()})
+        return _Channels(self.aliases, {name: channels[name] for name in self.layers})
+
+
+class _Channels(dict):
+    """Channel counts by layer, in forward order; an alias finds the layer it names."""
+
+    def __init__(self, aliases: Mapping[str, str], *args: object) -> None:
+        super().__init__(*args)
+        self.aliases = aliases
+
+    def __missing__(self, key: str) -> int:
+        if key in self.aliases:
+            return self[self.aliases[key]]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or key in self.aliases
