@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -10,7 +11,7 @@ from torch import Tensor
 
 from inceptionism.errors import InvalidParameterError
 from inceptionism.io.images import ImageInput, load_image, to_tensor
-from inceptionism.models.network import Network
+from inceptionism.models.network import LOGITS, Network
 from inceptionism.models.registry import shared_model
 
 
@@ -19,7 +20,7 @@ class Prediction:
     """One label and its softmax probability.
 
     Attributes:
-        index: ImageNet class index.
+        index: class index.
         label: class name.
         probability: softmax probability in 0..1.
     """
@@ -32,6 +33,9 @@ class Prediction:
 def class_probabilities(image: ImageInput, net: Network) -> Tensor:
     """Softmax probability of every class, ``(classes,)``, for ``image`` scaled to the network's training size.
 
+    The short side is scaled to the input size; a network whose head has a fixed size
+    (see :attr:`~inceptionism.models.Network.fixed_layers`) sees the centre square of it.
+
     >>> from inceptionism.io.images import sample_path
     >>> from inceptionism.models import shared_model
     >>> round(float(class_probabilities(sample_path(), shared_model("squeezenet1_1")).sum()), 4)
@@ -41,17 +45,28 @@ def class_probabilities(image: ImageInput, net: Network) -> Tensor:
     ratio = net.input_size / min(picture.size)
     size = (max(net.min_size, round(picture.width * ratio)), max(net.min_size, round(picture.height * ratio)))
     picture = picture.resize(size, Image.Resampling.BICUBIC)
+    if LOGITS in net.fixed_layers:
+        left, top = (picture.width - net.input_size) // 2, (picture.height - net.input_size) // 2
+        picture = picture.crop((left, top, left + net.input_size, top + net.input_size))
     device = next(net.parameters()).device
     with torch.no_grad():
         return net(to_tensor(picture).to(device)).float().softmax(1)[0].cpu()
 
 
 def classify(
-    image: ImageInput, *, model: str | Network = "squeezenet1_1", weights: str | None = "default", top: int = 5
+    image: ImageInput,
+    *,
+    model: str | Network = "squeezenet1_1",
+    weights: str | None = "default",
+    top: int = 5,
+    mean: Sequence[float] | None = None,
+    labels_file: str | None = None,
 ) -> list[Prediction]:
-    """The ``top`` most likely ImageNet classes of ``image``, best first.
+    """The ``top`` most likely classes of ``image``, best first.
 
-    The whole image is scaled so its short side matches the network's training size.
+    The whole image is scaled so its short side matches the network's training size (and
+    centre-cropped to a square for a network whose head has a fixed size). ``mean`` and
+    ``labels_file`` are passed to :func:`~inceptionism.models.get_model` as ``mean`` and ``labels``.
 
     >>> from inceptionism.io.images import sample_path
     >>> classify(sample_path(), top=1)[0].label  # Chelsea the cat
@@ -59,7 +74,7 @@ def classify(
     """
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 1000:
         raise InvalidParameterError(f"top must be an integer in 1..1000, got {top!r}")
-    net = model if isinstance(model, Network) else shared_model(model, weights=weights)
+    net = model if isinstance(model, Network) else shared_model(model, weights=weights, mean=mean, labels=labels_file)
     probabilities = class_probabilities(image, net)
     values, indices = probabilities.topk(min(top, probabilities.numel()))
     return [

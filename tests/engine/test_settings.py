@@ -22,7 +22,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 # Between them, every option away from its default: a photo dream and a noise dream.
 PHOTO = DreamSettings(
-    preset="deep", model="tiny", weights="random", layers=("conv2:1,3=2", "conv3"), classes=("class3=2",),
+    preset="deep", model="tiny", weights="random", mean=(100, 110.5, 120), labels_file="labels.txt",
+    layers=("conv2:1,3=2", "conv3"), classes=("class3=2",),
     octaves=2, octave_scale=1.5, steps=3, step_size=4.0, jitter=5, lap_levels=2, smooth=0.5, tv=0.1,
     keep_colors=True, tile=24, memory_budget=64, lr=0.1, seed=7, max_size=None, device="cpu", precision="fp32",
 )  # fmt: skip
@@ -146,7 +147,9 @@ def test_the_schedule_shares_the_bounds_and_defaults():
         ({"classes": "class3=x"}, "bad weight in class spec 'class3=x': use NAME[=weight], e.g. banana=2"),
         ({"seed": 2**63}, "seed must be an integer in 0..9223372036854775807, got 9223372036854775808"),
         ({"device": "cuda:x"}, "device must be one of auto, cpu, cuda, mps, got 'cuda:x'"),
-        ({"model": ""}, "model must be a name of 1..100 characters, got ''"),
+        ({"model": ""}, "model must be a name of 1..4096 characters, got ''"),
+        ({"mean": "1,2"}, "mean must be three numbers B,G,R in 0..255 like 104,117,123, got '1,2'"),
+        ({"mean": (1, 2, 300)}, "mean must be three numbers B,G,R in 0..255 like 104,117,123, got '(1, 2, 300)'"),
         ({"keep_colors": 1}, "keep_colors must be True or False, got 1"),
     ],
 )

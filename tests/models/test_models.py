@@ -19,6 +19,7 @@ from inceptionism.models import (
     list_models,
 )
 from inceptionism.models import weights as weights_module
+from inceptionism.models.caffe import bvlc
 from inceptionism.models.googlenet import WEIGHTS_URL
 
 FIXTURE = Path(__file__).parent.parent / "data" / "torchvision_googlenet_state_dict.tsv"
@@ -30,14 +31,21 @@ def random_nets():
 
 
 def test_registry_lists_the_embedded_model_first():
-    assert list_models() == ["squeezenet1_1", "googlenet"]
+    assert list_models() == [
+        "squeezenet1_1",
+        "googlenet",
+        "bvlc_googlenet",
+        "googlenet_places205",
+        "googlenet_places365",
+    ]
 
 
 def test_unknown_model_suggests_close_names():
     with pytest.raises(UnknownNameError) as info:
         get_model("googlenet2")
     assert (
-        str(info.value) == "unknown model 'googlenet2'; did you mean googlenet? (list them with: inceptionism models)"
+        str(info.value) == "unknown model 'googlenet2'; did you mean googlenet, bvlc_googlenet, googlenet_places205? "
+        "(list them with: inceptionism models)"
     )
 
 
@@ -60,7 +68,7 @@ def test_every_layer_taps_and_backpropagates(random_nets, model, layer):
 def test_min_size_is_the_smallest_the_network_takes(random_nets, model):
     net = random_nets[model]
     with torch.no_grad():
-        assert net(torch.zeros(1, 3, net.min_size, net.min_size)).shape == (1, 1000)
+        assert net(torch.zeros(1, 3, net.min_size, net.min_size)).shape == (1, len(net.labels))
         with pytest.raises(RuntimeError):
             net(torch.zeros(1, 3, net.min_size - 1, net.min_size - 1))
 
@@ -77,6 +85,15 @@ def test_min_size_is_the_smallest_the_network_takes(random_nets, model):
         ("googlenet", "inception4c", 512),
         ("googlenet", "inception4c.branch2", 256),
         ("googlenet", "inception5b", 1024),
+        ("bvlc_googlenet", "conv1/7x7_s2", 64),
+        ("bvlc_googlenet", "conv2/norm2", 192),
+        ("bvlc_googlenet", "inception_4c/5x5", 64),
+        ("bvlc_googlenet", "inception_4c/output", 512),
+        ("bvlc_googlenet", "inception4c", 512),  # an alias
+        ("bvlc_googlenet", "pool5/7x7_s1", 1024),
+        ("bvlc_googlenet", "prob", 1000),
+        ("googlenet_places205", "loss3/classifier", 205),
+        ("googlenet_places365", "classes", 365),
     ],
 )
 def test_channel_counts(random_nets, model, layer, channels):
@@ -171,8 +188,8 @@ def test_weights_file_errors(tmp_path):
     with pytest.raises(WeightsError) as info:
         get_model("googlenet", weights=squeeze_state)
     assert str(info.value) == (
-        f"{squeeze_state} does not fit googlenet: missing 363 (e.g. aux1.conv.bn.bias, "
-        "aux1.conv.bn.num_batches_tracked, aux1.conv.bn.running_mean); unexpected 51 (e.g. conv1.conv.bias, "
+        f"{squeeze_state} does not fit googlenet: missing 343 (e.g. conv1.bn.bias, "
+        "conv1.bn.num_batches_tracked, conv1.bn.running_mean); unexpected 51 (e.g. conv1.conv.bias, "
         "conv10.bias, conv10.weight) parameter names"
     )
 
@@ -235,7 +252,7 @@ def test_prepared_copy_computes_the_same_and_leaves_the_original(model):
     assert all(torch.equal(net.state_dict()[k], v) for k, v in before.items())
     kernels = [p for p in fast.parameters() if p.dim() == 4 and p.shape[-1] > 1]
     assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
-    assert not net.body.conv1.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not net.body.get_submodule(net.body.stem).weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_prepared_copy_rectifies_after_pooling_and_folds_the_preprocessing(random_nets):
@@ -312,3 +329,130 @@ def test_an_inference_copy_in_bf16_lists_its_layer_channels():
     fast = cache.inference_copy(net, torch.device("cpu"), dtype=torch.bfloat16)
     fast.__dict__.pop("layer_channels", None)  # as when the copy was made before the original counted them
     assert fast.layer_channels == net.layer_channels
+
+
+def _seeded(model: str, seed: int):
+    torch.manual_seed(seed)
+    return get_model(model, weights=None)
+
+
+@pytest.mark.parametrize("model", list_models())
+def test_a_models_own_state_dict_loads_back(tmp_path, model):
+    source = _seeded(model, 11)
+    path = tmp_path / f"{model}.pth"
+    torch.save(source.state_dict(), path)  # the Network's: every key starts with "body."
+    assert all(key.startswith("body.") for key in torch.load(path))
+    loaded = get_model(model, weights=path)
+    for (name, mine), theirs in zip(loaded.state_dict().items(), source.state_dict().values(), strict=True):
+        assert torch.equal(mine, theirs), name
+    pixels = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(1)) * 255
+    with torch.no_grad():
+        assert torch.equal(loaded(pixels), source(pixels))
+
+
+def test_torchvisions_googlenet_state_dict_without_aux_heads_loads(tmp_path):
+    source = _seeded("googlenet", 12)
+    state = {k: v for k, v in source.body.state_dict().items() if not k.startswith(("aux1.", "aux2."))}
+    assert len(state) == 344  # what torchvision's GoogLeNet(aux_logits=False).state_dict() has
+    path = tmp_path / "googlenet-no-aux.pth"
+    torch.save(state, path)
+    loaded = get_model("googlenet", weights=path)
+    pixels = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 255
+    with torch.no_grad():
+        assert torch.equal(loaded(pixels), source(pixels))
+    assert torch.equal(loaded.body.inception4c.branch3[1].conv.weight, source.body.inception4c.branch3[1].conv.weight)
+
+
+def test_a_file_missing_more_than_the_aux_heads_is_refused(tmp_path):
+    state = _seeded("googlenet", 13).body.state_dict()
+    del state["fc.weight"], state["aux1.fc2.bias"]
+    state["extra.weight"] = torch.zeros(1)
+    path = tmp_path / "broken.pth"
+    torch.save(state, path)
+    with pytest.raises(WeightsError) as info:
+        get_model("googlenet", weights=path)
+    assert str(info.value) == (
+        f"{path} does not fit googlenet: missing 1 (e.g. fc.weight); unexpected 1 (e.g. extra.weight) parameter names"
+    )
+
+
+def test_list_models_says_where_weights_come_from_and_whether_they_are_here(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    listed = {entry.name: entry for entry in list_models(weights=True)}
+    assert list(listed) == list_models()
+    assert {name: entry.status for name, entry in listed.items()} == {
+        "squeezenet1_1": "embedded",
+        "googlenet": "missing",
+        "bvlc_googlenet": "missing",
+        "googlenet_places205": "missing",
+        "googlenet_places365": "missing",
+    }
+    assert listed["bvlc_googlenet"].source.startswith(f"{bvlc.BVLC_URL} (SHA-1 405fc5ac")
+    assert "no published checksum" in listed["googlenet_places365"].source
+    checkpoints = tmp_path / "hub" / "checkpoints"
+    (checkpoints / "googlenet_places205").mkdir(parents=True)
+    (checkpoints / "bvlc_googlenet.caffemodel").write_bytes(b"")
+    (checkpoints / "googlenet_places205" / bvlc.PLACES205_CAFFEMODEL).write_bytes(b"")
+    statuses = {entry.name: entry.status for entry in list_models(weights=True)}
+    assert (statuses["bvlc_googlenet"], statuses["googlenet_places205"], statuses["googlenet_places365"]) == (
+        "cached",
+        "cached",
+        "missing",
+    )
+
+
+OFFLINE = {
+    "bvlc_googlenet": (bvlc.BVLC_URL, "download bvlc_googlenet.caffemodel from there"),
+    "googlenet_places205": (bvlc.PLACES205_URL, "download googlenet_places205.tar.gz from there, unpack it"),
+    "googlenet_places365": (bvlc.PLACES365_URL, "download googlenet_places365.caffemodel from there"),
+}
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def unreachable(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", unreachable)
+    return tmp_path
+
+
+@pytest.mark.parametrize("model", list(OFFLINE))
+def test_caffe_googlenets_offline_say_where_to_get_the_file(offline, model):
+    url, how = OFFLINE[model]
+    expected = (
+        f"cannot download the {model} weights from {url} ([Errno -3] Temporary failure in name resolution); "
+        f"{how} and pass it with --weights FILE (in Python: weights=FILE)"
+    )
+    with pytest.raises(WeightsError) as info:
+        get_model(model)
+    assert str(info.value) == expected
+    from click.testing import CliRunner
+
+    from inceptionism.cli import cli
+
+    out = offline / "out" / "dream.png"
+    out.parent.mkdir()
+    small = ["--octaves", "1", "--steps", "1", "--max-size", "64"]
+    result = CliRunner().invoke(cli, ["dream", "--model", model, "-o", str(out), *small])
+    assert result.exit_code == 2, result.output
+    assert (result.stdout, result.stderr) == ("", f"Error: {expected}\n")
+    assert [p for p in offline.rglob("*") if p.is_file()] == []
+
+
+def test_bvlc_download_is_checked_against_its_published_sha1(offline, monkeypatch):
+    def corrupt(url, destination, *args, **kwargs):
+        Path(destination).write_bytes(b"not the model")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", corrupt)
+    with pytest.raises(WeightsError) as info:
+        get_model("bvlc_googlenet")
+    digest = hashlib.sha1(b"not the model").hexdigest()
+    assert str(info.value) == (
+        f"the bvlc_googlenet weights downloaded from {bvlc.BVLC_URL} have SHA-1 {digest}, expected "
+        "405fc5acd08a3bb12de8ee5e23a96bec22f08204; try again later, or download the file yourself and pass it "
+        "with --weights FILE"
+    )
+    assert [p for p in offline.rglob("*") if p.is_file()] == []  # nothing half-right is kept

@@ -45,32 +45,43 @@ def classes_command(search: str | None) -> None:
 
 @cli.command("models")
 def models_command() -> None:
-    """List the networks you can dream with.
+    """List the networks you can dream with, where their weights come from and whether they are here.
+
+    Any Caffe network is usable too: --model caffe:PATH/deploy.prototxt --weights FILE.caffemodel.
 
     \b
     Example:
         inceptionism models
     """
-    for name in list_models():
+    for name, weights in zip(list_models(), list_models(weights=True), strict=True):
         entry = get_model_entry(name)
         click.echo(f"{name}  (default layer {entry.default_layer}, {len(entry.layers) + len(PSEUDO_LAYERS)} layers)")
         click.echo(f"    {entry.description}")
-        click.echo(f"    weights: {entry.weights_source}")
+        click.echo(f"    weights: {weights.source} [{weights.status}]")
 
 
 @cli.command("layers")
 @click.option(
-    "--model", "-m", default="squeezenet1_1", show_default=True, help="Network to list (see: inceptionism models)."
+    "--model",
+    "-m",
+    default="squeezenet1_1",
+    show_default=True,
+    help="Network to list (see: inceptionism models), or caffe:PATH/deploy.prototxt.",
 )
 def layers_command(model: str) -> None:
     """List the layers of a network that can be dreamed, with their channel counts.
 
+    Layers after a head of fixed size are marked: they take only inputs of the size the
+    network was trained at; the others take any size.
+
     \b
-    Example:
+    Examples:
         inceptionism layers --model googlenet
+        inceptionism layers --model caffe:deploy.prototxt
     """
     net = shared_model(model, weights=None)  # shapes only: no weights needed
     channels = net.layer_channels
     width = max(map(len, channels))
     for name, count in channels.items():
-        click.echo(f"{name:<{width}}  {count:>5} channels")
+        fixed = f"  (needs {net.input_size}x{net.input_size} input)" if name in net.fixed_layers else ""
+        click.echo(f"{name:<{width}}  {count:>5} channels{fixed}")

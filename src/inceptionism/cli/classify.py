@@ -8,19 +8,28 @@ import click
 
 from inceptionism.classify import classify
 from inceptionism.cli.app import cli
-from inceptionism.cli.options import model_options, weights_value
+from inceptionism.cli.options import model_options, option_flags, weights_value
+from inceptionism.engine.options import OPTIONS
 
 
 @cli.command("classify")
 @click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--top", "-k", default=5, show_default=True, type=int, help="How many labels to print.")
 @model_options
-def classify_command(image: Path, top: int, model: str, weights: str) -> None:
-    """Print the top ImageNet labels the network sees in IMAGE, best first.
+@option_flags({name: OPTIONS[name] for name in ("mean", "labels_file")})
+def classify_command(
+    image: Path, top: int, model: str, weights: str, mean: str | None, labels_file: str | None
+) -> None:
+    """Print the top labels the network sees in IMAGE, best first.
 
     \b
-    Example:
+    Examples:
         inceptionism classify photo.jpg --top 3
+        inceptionism classify photo.jpg --model caffe:deploy.prototxt --weights net.caffemodel
     """
-    for prediction in classify(image, model=model, weights=weights_value(weights), top=top):
+    bgr = OPTIONS["mean"].check("mean", mean) if mean is not None else None
+    predictions = classify(
+        image, model=model, weights=weights_value(weights), top=top, mean=bgr, labels_file=labels_file
+    )
+    for prediction in predictions:
         click.echo(f"{prediction.probability:7.2%}  {prediction.label}")

@@ -62,7 +62,9 @@ def dream_command(
         output = unused_path(Path(f"{stem}-dream.png"))
     check_writable(output)
     output_format(output)
-    net = shared_model(settings.model, weights=settings.weights, progress=not quiet)
+    net = shared_model(
+        settings.model, weights=settings.weights, progress=not quiet, mean=settings.mean, labels=settings.labels_file
+    )
 
     started = time.perf_counter()
     with tqdm(unit="step", file=sys.stderr, disable=True if quiet else None, leave=False) as bar:

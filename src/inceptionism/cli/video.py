@@ -9,7 +9,7 @@ import click
 
 from inceptionism.cli.app import cli, show_notices
 from inceptionism.cli.dream import dream_settings
-from inceptionism.cli.options import dreaming_options, option_flags, resume_options
+from inceptionism.cli.options import cluster_options, dreaming_options, option_flags, resume_options
 from inceptionism.cli.render import run_render
 from inceptionism.io.files import unused_path
 from inceptionism.models import shared_model
@@ -23,12 +23,15 @@ from inceptionism.render.video import VIDEO_OPTIONS, video
 @click.option("--flow/--no-flow", default=True, help="Carry the dream along the optical flow.  [default: on]")
 @option_flags(VIDEO_OPTIONS)
 @resume_options
+@cluster_options
 @dreaming_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or notices.")
 def video_command(
     input: Path,
     output: Path | None,
     flow: bool,
+    cluster: str | None,
+    threads: int | None,
     work_dir: Path | None,
     restart: bool,
     keep_frames: bool,
@@ -42,19 +45,25 @@ def video_command(
 
     The dream of each frame is carried onto the next along the optical flow, so it sticks to
     moving things. Finished frames are kept in a work directory: after a crash or Ctrl-C,
-    the same command goes on from the last finished frame.
+    the same command goes on from the last finished frame. With --cluster the clip is cut
+    into segments (--segments seconds each) dreamed in parallel, faded into each other over
+    --overlap frames; the same --segments in this process gives the same frames.
 
     \b
     Examples:
         inceptionism video clip.mp4 -o dream.mp4
         inceptionism video clip.mp4 -o part.mp4 --start 5 --end 9 --octaves 3 --steps 5
         inceptionism video clip.mp4 -o plain.mp4 --no-flow --layer fire5
+        inceptionism video film.mp4 -o dream.mp4 --cluster local:2
+        inceptionism video film.mp4 -o dream.mp4 --cluster tcp://10.0.0.5:8786 --segments 4
     """
     show_notices(quiet)
     chosen = {name: options.pop(name) for name in VIDEO_OPTIONS}
     settings = dream_settings(from_image, options, guide=guide, mask=mask)
     output = output or unused_path(input.with_name(f"{input.stem}-dream.mp4"))
-    net = shared_model(settings.model, weights=settings.weights, progress=not quiet)
+    net = shared_model(
+        settings.model, weights=settings.weights, progress=not quiet, mean=settings.mean, labels=settings.labels_file
+    )
     result = run_render(
         lambda callback: video(
             input, output, settings=settings, model=net, guide=guide, mask=mask, flow=flow,

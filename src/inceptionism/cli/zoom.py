@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from inceptionism.cli.app import cli, show_notices
+from inceptionism.cli.app import cli, fail, show_notices
 from inceptionism.cli.dream import dream_settings
 from inceptionism.cli.options import dreaming_options, option_flags, resume_options
 from inceptionism.cli.render import run_render
@@ -29,12 +29,20 @@ from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 @option_flags(ZOOM_OPTIONS)
 @click.option("--labels/--no-labels", default=True, help="Write OUT.labels.csv and OUT.labels.png.  [default: on]")
 @resume_options
+@click.option(
+    "--cluster",
+    metavar="ADDRESS|local:N",
+    default=None,
+    help="Not taken: each frame of a zoom is dreamed from the one before, so it cannot be spread over a cluster; "
+    "run several zooms at once instead.",
+)
 @dreaming_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or notices.")
 def zoom_command(
     input: Path | None,
     output: Path | None,
     labels: bool,
+    cluster: str | None,
     work_dir: Path | None,
     restart: bool,
     keep_frames: bool,
@@ -47,7 +55,8 @@ def zoom_command(
     """Zoom into INPUT forever: dream it, zoom a little, dream again (the sample photo if omitted).
 
     Finished frames are kept in a work directory: after a crash or Ctrl-C, the same command
-    goes on from the last finished frame and gives the same output.
+    goes on from the last finished frame and gives the same output. The zoom is sequential
+    by nature: it takes no --cluster.
 
     \b
     Examples:
@@ -56,13 +65,18 @@ def zoom_command(
         inceptionism zoom --noise 320x240 --preset fractal-noise -o noise.webp
         inceptionism zoom photo.jpg -o frames --frames 24 --layer fire5   # a directory of PNGs
     """
+    if cluster is not None:
+        fail("the zoom is sequential: each frame is dreamed from the one before, so it cannot run on a cluster "
+             "(--cluster); run it without, or run several zooms at once")  # fmt: skip
     show_notices(quiet)
     motion = {name: options.pop(name) for name in ZOOM_OPTIONS}
     settings = dream_settings(from_image, options, guide=guide, mask=mask)
     if output is None:
         stem = input.stem if input else "noise" if settings.noise else sample_path().stem
         output = unused_path(Path(f"{stem}-zoom.mp4"))
-    net = shared_model(settings.model, weights=settings.weights, progress=not quiet)
+    net = shared_model(
+        settings.model, weights=settings.weights, progress=not quiet, mean=settings.mean, labels=settings.labels_file
+    )
     result = run_render(
         lambda callback: zoom(
             input, output, settings=settings, model=net, guide=guide, mask=mask, labels=labels,

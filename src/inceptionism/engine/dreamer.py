@@ -131,7 +131,11 @@ class Dreamer:
         self.device = resolve_device(settings.device)
         self.precision = resolve_precision(settings.precision, self.device)
         weights = None if settings.weights == "random" else settings.weights
-        self.net = model if model is not None else shared_model(settings.model, weights=weights)
+        self.net = (
+            model
+            if model is not None
+            else shared_model(settings.model, weights=weights, mean=settings.mean, labels=settings.labels_file)
+        )
         self._layer_specs = list(settings.layers or ([] if settings.classes or objective else [self.net.default_layer]))
         self._check_names()  # before any image is read: a typo fails at once
         check_tile(self.net, settings.tile)

@@ -206,15 +206,34 @@ def _weights(name: str, value: Any) -> str:
     return _text(4096)(name, value)
 
 
+def _mean(name: str, value: Any) -> tuple[float, float, float]:
+    """``"104,117,123"`` or three numbers as a tuple of floats, each in 0..255."""
+    parts = value.split(",") if isinstance(value, str) else value
+    try:
+        numbers = tuple(float(part) for part in parts)
+    except (TypeError, ValueError):
+        numbers = ()
+    if len(numbers) != 3 or isinstance(value, bytes) or not all(0 <= n <= 255 for n in numbers):
+        raise InvalidParameterError(
+            f"{name} must be three numbers B,G,R in 0..255 like 104,117,123, got {str(value)[:80]!r}", argument=name
+        )
+    return numbers  # type: ignore[return-value]
+
+
 OPTIONS: dict[str, Option] = {
     option.name: option
     for option in (
         Option("preset", None, "Named settings (see: inceptionism presets); other options override it.",
                optional(_preset), shown_default="", flags=("--preset", "-p")),
-        Option("model", "squeezenet1_1", "Network to use (see: inceptionism models).", _text(100),
+        Option("model", "squeezenet1_1", "Network to use (see: inceptionism models), or caffe:PATH/deploy.prototxt.",
+               _text(4096),
                flags=("--model", "-m")),
-        Option("weights", "default", "Published weights, 'random' for random initialisation, or a state dict file.",
-               _weights, metavar="default|random|FILE", none_is_a_value=True),
+        Option("weights", "default", "Published weights, 'random' for random initialisation, or a state dict "
+               "or .caffemodel file.", _weights, metavar="default|random|FILE", none_is_a_value=True),
+        Option("mean", None, "BGR mean (0..255) a caffe:PATH network's pixels are reduced by.", optional(_mean),
+               shown_default="104,117,123", metavar="B,G,R"),
+        Option("labels_file", None, "Class names, one per line ('/a/abbey 0' lines too), for the network's outputs.",
+               optional(_text(4096)), shown_default="the model's", metavar="FILE"),
         Option("layers", (), "name[:channels][@x,y][=weight], repeatable, e.g. fire7:3,12=2 or fire7:12@100,80 "
                "(one neuron).", _specs(split_layer_spec, False), shown_default="model's default", metavar="SPEC",
                repeatable=True, flags=("--layer", "-l")),

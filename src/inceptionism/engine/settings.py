@@ -54,6 +54,8 @@ class DreamSettings:
     preset: str | None = _default("preset")
     model: str = _default("model")
     weights: str = _default("weights")
+    mean: tuple[float, float, float] | None = _default("mean")
+    labels_file: str | None = _default("labels_file")
     layers: tuple[str, ...] = _default("layers")
     classes: tuple[str, ...] = _default("classes")
     noise: tuple[int, int] | None = _default("noise")

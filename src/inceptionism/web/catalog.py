@@ -46,6 +46,8 @@ class ModelCatalog:
             if name not in self._given:
                 raise unknown_name("model", name, self._given, "GET /api/models", argument="model")
             return self._given[name]()
+        if name not in list_models():  # a caffe:PATH model would read files of the server's choosing
+            raise unknown_name("model", name, list_models(), "GET /api/models", argument="model")
         return shared_model(name)
 
     def info(self, name: str) -> ModelInfo:

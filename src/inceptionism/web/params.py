@@ -88,6 +88,11 @@ def _check_bounds(params: dict[str, Any], settings: ServerSettings) -> None:
         raise InvalidParameterError(
             f"weights must be 'default' or 'random' in the studio, got {params['weights']!r}", argument="weights"
         )
+    for name in ("mean", "labels_file"):  # for caffe:PATH networks and files on the server: not in the studio
+        if params.get(name) is not None:
+            raise InvalidParameterError(
+                f"{name} is not taken by the studio (its networks have their own)", argument=name
+            )
     limit = settings.max_side
     size = params.setdefault("max_size", min(OPTIONS["max_size"].default, limit))
     if isinstance(size, int) and not isinstance(size, bool) and size > limit:
