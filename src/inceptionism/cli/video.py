@@ -67,7 +67,8 @@ def video_command(
     result = run_render(
         lambda callback: video(
             input, output, settings=settings, model=net, guide=guide, mask=mask, flow=flow,
-            work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=callback, **chosen,
+            work_dir=work_dir, restart=restart, keep_frames=keep_frames, cluster=cluster, threads=threads,
+            callback=callback, **chosen,
         ),
         kept=work_dir_for(output, work_dir), total=None, quiet=quiet,
     )  # fmt: skip

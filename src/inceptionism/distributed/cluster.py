@@ -36,7 +36,7 @@ class ClusterSpec:
 
     @property
     def threads(self) -> int | None:
-        """torch threads per task on a local cluster: this machine's cores shared out, at least one."""
+        """Torch threads per task on a local cluster: this machine's cores shared out, at least one."""
         if self.workers is None:
             return None
         return max(1, (os.cpu_count() or 1) // self.workers)

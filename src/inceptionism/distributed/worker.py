@@ -20,15 +20,16 @@ from PIL import Image
 
 from inceptionism.engine.dreamer import Dreamer
 from inceptionism.engine.settings import DreamSettings
+from inceptionism.models.network import Network
 
 DREAMERS_KEPT = 4
 _lock = threading.Lock()
-_dreamers: OrderedDict[tuple[str, str, str], Dreamer] = OrderedDict()
+_dreamers: OrderedDict[tuple[str, str, str, int], Dreamer] = OrderedDict()
 
 
 @contextlib.contextmanager
 def torch_threads(threads: int | None) -> Iterator[None]:
-    """torch's intra-op threads set to ``threads`` inside the block (``None``: left as they are).
+    """Set torch's intra-op threads to ``threads`` inside the block (``None``: leave them as they are).
 
     The pixels of a dream depend on it: oneDNN's convolutions round differently with another
     thread count, and gradient ascent grows those differences.
@@ -50,14 +51,20 @@ def run_task(function: Callable[..., Any], threads: int | None, *arguments: Any)
         return function(*arguments)
 
 
-def prepared_dreamer(settings: DreamSettings, guide: bytes | None = None, mask: bytes | None = None) -> Dreamer:
-    """The Dreamer of ``settings`` with this guide and mask (encoded images), prepared once per process."""
-    key = (settings.to_json(), _digest(guide), _digest(mask))
+def prepared_dreamer(
+    settings: DreamSettings, guide: bytes | None = None, mask: bytes | None = None, *, model: Network | None = None
+) -> Dreamer:
+    """The Dreamer of ``settings`` with this guide and mask (encoded images), prepared once per process.
+
+    ``model``: a network to use instead of loading ``settings.model`` (in this process only:
+    a task sent to a worker names its network in the settings).
+    """
+    key = (settings.to_json(), _digest(guide), _digest(mask), id(model))
     with _lock:
-        if key in _dreamers:
+        if key in _dreamers and (model is None or _dreamers[key].net is model):
             _dreamers.move_to_end(key)
             return _dreamers[key]
-    dreamer = Dreamer(settings, guide=_image(guide), mask=_image(mask))
+    dreamer = Dreamer(settings, model=model, guide=_image(guide), mask=_image(mask))
     with _lock:
         _dreamers[key] = dreamer
         while len(_dreamers) > DREAMERS_KEPT:

@@ -113,6 +113,20 @@ def _read(path: Path) -> Image.Image:
     return _decoded(path, str(path))
 
 
+def image_bytes(source: ImageInput) -> bytes:
+    """``source`` as the bytes of an image file, checked to be readable (what travels to a worker).
+
+    A file's own bytes; a PIL image or an array encoded as PNG.
+
+    Raises:
+        ImageError: as :func:`load_image` does.
+    """
+    loaded = load_image(source)
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).read_bytes()
+    return encode_image(loaded.image, "PNG")
+
+
 def decode_image(data: bytes, name: str) -> Image.Image:
     """The encoded image ``data`` (the bytes of the file ``name``) as 8-bit RGB, upright.
 

@@ -32,7 +32,7 @@ from inceptionism.engine.options import SEED_LIMIT
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError, OutputError
 from inceptionism.io.files import atomic_writer
-from inceptionism.io.images import ImageInput, decode_image, encode_image, load_image, read_metadata
+from inceptionism.io.images import ImageInput, decode_image, encode_image, image_bytes, read_metadata
 from inceptionism.models.network import Network
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.sheet import contact_sheet
@@ -140,7 +140,7 @@ def batch(
     directory = _output_dir(output_dir)
     seed = base.seed if base.seed is not None else _resumed_seed(directory, restart)
     items = plan_batch(inputs, directory, settings=base.replace(seed=seed), grid=grid)
-    guide_data, mask_data = _file_bytes(guide, "guide"), _file_bytes(mask, "mask")
+    guide_data, mask_data = (None if value is None else image_bytes(value) for value in (guide, mask))
     finished = set() if restart else {index for index, item in enumerate(items) if _is_finished(item)}
     todo = [index for index in range(len(items)) if index not in finished]
     names = (_name(guide), _name(mask))
@@ -264,8 +264,10 @@ def _is_finished(item: BatchItem) -> bool:
         return False
     try:
         params = read_metadata(item.output)
-        return params is not None and params.get("input") == item.photo.name and (
-            DreamSettings.from_dict(params) == item.settings
+        return (
+            params is not None
+            and params.get("input") == item.photo.name
+            and (DreamSettings.from_dict(params) == item.settings)
         )
     except InceptionismError:
         return False
@@ -276,18 +278,6 @@ def _photo_bytes(photo: Path) -> bytes:
     if size > PHOTO_BYTES_LIMIT:
         raise ImageError(f"{photo} is {size // 2**20} MB; a batch takes photos up to {PHOTO_BYTES_LIMIT // 2**20} MB")
     return photo.read_bytes()
-
-
-def _file_bytes(value: ImageInput | None, what: str) -> bytes | None:
-    """A guide or mask as the bytes of an image file, checked here so a bad one fails before any task."""
-    if value is None:
-        return None
-    if not isinstance(value, (str, Path)):
-        buffer = io.BytesIO()
-        load_image(value).image.save(buffer, format="PNG")
-        return buffer.getvalue()
-    load_image(value)
-    return Path(value).read_bytes()
 
 
 def _name(value: ImageInput | None) -> str | None:

@@ -106,6 +106,11 @@ class FrameStore:
         """Keep frame ``index`` (written atomically)."""
         save_image(image, self.path(index))
 
+    def save_encoded(self, index: int, data: bytes) -> None:
+        """Keep frame ``index`` given as PNG bytes (written atomically)."""
+        with atomic_writer(self.path(index)) as handle:
+            handle.write(data)
+
     def load(self, index: int) -> Image.Image:
         """Frame ``index`` as it was kept."""
         return load_image(self.path(index)).image

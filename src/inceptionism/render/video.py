@@ -10,29 +10,35 @@ when all are done.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from inceptionism._version import __version__
+from inceptionism.distributed import ClusterArg, Executor, InProcess, open_executor
+from inceptionism.distributed.worker import torch_threads
 from inceptionism.engine.dreamer import Dreamer
-from inceptionism.engine.options import Option, float_between, optional
+from inceptionism.engine.options import Option, float_between, int_between, optional
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
 from inceptionism.io.files import check_writable, file_sha256
-from inceptionism.io.images import ImageInput
+from inceptionism.io.images import ImageInput, image_bytes
 from inceptionism.io.video import VideoInfo, check_range, frames, probe, write_video
 from inceptionism.models.network import Network
-from inceptionism.render.flow import FlowWarp, warp
+from inceptionism.render.flowchain import FlowChain, carried_settings
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
-from inceptionism.render.framestore import FrameStore, resumed_seed, work_dir_for
+from inceptionism.render.framestore import FrameStore, resumed_seed, stored_params, work_dir_for
+from inceptionism.render.segments import SeamStore, SegmentPlan, SegmentTask, dream_segment, encode_frame
 from inceptionism.render.still import compose_settings
 
+DEFAULT_SEGMENT = 4.0  # seconds a segment lasts on a cluster when none is given
 VIDEO_OPTIONS: dict[str, Option] = {
     option.name: option
     for option in (
@@ -42,6 +48,11 @@ VIDEO_OPTIONS: dict[str, Option] = {
         Option("end", None, "Dream up to this time, in seconds (default: the end).",
                optional(float_between(0.0, 1e6)),
                shown_default="the end", kind=float),
+        Option("segments", None, "Cut the clip into segments of this many seconds (up to 60), each with its own "
+               "flow chain, dreamed in parallel on a cluster; 0: one chain.", optional(float_between(0.0, 60.0)),
+               shown_default=f"0, or {DEFAULT_SEGMENT:g} on a cluster", metavar="SECONDS", kind=float),
+        Option("overlap", 8, "Frames each segment starts early, dreamed and thrown away so the seam "
+               "does not show (0..120).", int_between(0, 120), metavar="FRAMES", kind=int),
     )
 }  # fmt: skip
 """The video's own options; the dream options apply to every frame."""
@@ -71,6 +82,10 @@ def video(
     work_dir: str | Path | None = None,
     restart: bool = False,
     keep_frames: bool = False,
+    segments: float | None = None,
+    overlap: int | None = None,
+    cluster: ClusterArg = None,
+    threads: int | None = None,
     callback: FrameCallback | None = None,
     progress: ProgressCallback | None = None,
     **options: Any,
@@ -92,14 +107,22 @@ def video(
         work_dir: where finished frames are kept (default: ``OUT.frames`` beside the output).
         restart: discard frames of an earlier render in ``work_dir`` instead of resuming.
         keep_frames: keep ``work_dir`` after success.
+        segments: cut the clip into segments of this many seconds, each with its own flow
+            chain (``0``: one chain; default 0, or 4 on a cluster, or what the render being
+            resumed used). The cuts are part of the render: the same segments give the same
+            frames in this process and on any cluster.
+        overlap: frames each segment starts early, dreamed and thrown away (0..120).
+        cluster: ``None`` (here), ``"local:N"``, a scheduler address or a Dask ``Client``:
+            the segments are dreamed in parallel there.
+        threads: torch threads per frame (see :func:`~inceptionism.distributed.open_executor`).
         callback: called after every frame with a :class:`~inceptionism.render.frames.FrameDone`;
             ``True`` stops after it.
         progress: called after every step of every frame.
         **options: dream options (``octaves``, ``steps``, ``layers``, ``seed``...).
     """
     check_names(options, "video()")
-    chosen = {"blend": blend, "start": start, "end": end}
-    values = {name: VIDEO_OPTIONS[name].check(name, chosen[name] if chosen[name] is not None else option.default)
+    chosen = {"blend": blend, "start": start, "end": end, "segments": segments, "overlap": overlap}
+    values = {name: option.check(name, chosen[name] if chosen[name] is not None else option.default)
               for name, option in VIDEO_OPTIONS.items()}  # fmt: skip
     source, output = Path(source), Path(output)
     if output.suffix.lower() != ".mp4":
@@ -113,28 +136,39 @@ def video(
     if settings.noise is not None:
         raise InvalidParameterError("a video dreams its own frames; noise does not apply", argument="noise")
     directory = work_dir_for(output, work_dir)
+    if values["segments"] is None:
+        values["segments"] = _resumed_segments(directory, restart, DEFAULT_SEGMENT if cluster is not None else 0.0)
+    if cluster is not None and values["segments"] == 0:
+        raise InvalidParameterError("on a cluster a video is cut into segments; give segments above 0 seconds",
+                                    argument="segments")  # fmt: skip
     if settings.seed is None:  # a resumed render goes on with the seed it drew; a fresh one draws one
         settings = settings.replace(seed=resumed_seed(directory, restart))
     dreamer = Dreamer(settings, model=net, guide=guide, mask=mask)
-    # A frame that starts from the dream carried onto it needs less new dream, or the dream
-    # grows frame after frame. Measured on a 36-frame pan (240x144, 2 octaves of 5 steps, blend
-    # 0.5), fire7's gain over the input against frames dreamed alone: +56% with the step scaled
-    # by (1 - blend), +2% with (1 - blend)^2 (blend 0.7: -15%; blend 0.3 with 10 steps: +23%).
-    carried = Dreamer(
-        settings.replace(step_size=settings.step_size * (1 - values["blend"]) ** 2),
-        model=dreamer.net,
-        guide=guide,
-        mask=mask,
-    )
     dream = settings.replace(layers=dreamer.layer_specs, classes=dreamer.class_specs).to_dict()
+    shown = {"flow": flow, **{key: values[key] for key in ("blend", "start", "end")}}
+    if values["segments"]:  # recorded only when cut: a render in one chain resumes as before
+        shown.update(segments=values["segments"], overlap=values["overlap"])
     params = {
         "version": __version__,
         "input": f"{source.name} sha256:{file_sha256(source)[:16]}",
         "dream": dream,
-        "video": {"flow": flow, **values},
+        "video": shown,
     }
+    cut = SegmentPlan.of(values["segments"], values["overlap"], info.fps)
+    cut.check(info.fps)
     store = FrameStore(directory, params, restart=restart)
-    timestamps, first_time = _render(store, (dreamer, carried), source, info, values, flow, callback, progress)
+    clip = _Clip(source, info, values, settings.max_size)
+    if cut.length is None:
+        carried = Dreamer(carried_settings(settings, values["blend"]), model=dreamer.net, guide=guide, mask=mask)
+        chain = FlowChain((dreamer, carried), blend=values["blend"], flow=flow)
+        with torch_threads(threads):
+            timestamps, first_time = _render(store, chain, clip, callback, progress)
+    else:
+        guide_data, mask_data = (None if value is None else image_bytes(value) for value in (guide, mask))
+        task = SegmentTask(settings, values["blend"], flow, guide_data, mask_data, 0, ())
+        with open_executor(cluster, threads=threads) as executor:
+            local = net if isinstance(executor, InProcess) else None
+            timestamps, first_time = _render_segments(store, cut, clip, task, executor, local, callback)
     written = write_video(
         output,
         ((np.asarray(store.load(index)), pts) for index, pts in enumerate(timestamps)),
@@ -149,49 +183,108 @@ def video(
     return VideoResult(output=output, params=params, frames=written)
 
 
+@dataclass(frozen=True)
+class _Clip:
+    """The part of the video dreamed, and the size its frames are dreamed at."""
+
+    source: Path
+    info: VideoInfo
+    values: dict[str, Any]
+    max_size: int | None
+
+    def pictures(self, timestamps: list[int], times: list[float]) -> Iterator[np.ndarray]:
+        """Every input frame, scaled; its pts and time appended to ``timestamps`` and ``times``."""
+        for decoded in frames(self.source, start=self.values["start"], end=self.values["end"]):
+            timestamps.append(decoded.pts)
+            times.append(decoded.time)
+            yield _scaled(decoded.pixels, self.max_size)
+
+    def checked(self, timestamps: list[int], times: list[float]) -> tuple[list[int], float]:
+        """The timestamps and the time of the first frame (where the sound is cut), once all are decoded."""
+        if len(timestamps) < 2:
+            raise ImageError(
+                f"{self.source} has {len(timestamps)} frame(s) in the part asked for; a video needs at least 2"
+            )
+        return timestamps, times[0]
+
+
+def _resumed_segments(directory: Path, restart: bool, default: float) -> float:
+    """The segments of the render whose frames are in ``directory`` (a resume keeps its cuts), else ``default``."""
+    stored = None if restart else stored_params(directory)
+    recorded = stored.get("video", {}) if isinstance(stored, dict) else {}
+    if not isinstance(recorded, dict) or "flow" not in recorded:
+        return default
+    value = recorded.get("segments", 0.0)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
 def _render(
     store: FrameStore,
-    dreamers: tuple[Dreamer, Dreamer],
-    source: Path,
-    info: VideoInfo,
-    values: dict[str, Any],
-    flow: bool,
+    chain: FlowChain,
+    clip: _Clip,
     callback: FrameCallback | None,
     progress: ProgressCallback | None,
 ) -> tuple[list[int], float]:
-    """Dream every frame not yet in ``store``; the pts of every frame and the time of the first."""
+    """Dream every frame not yet in ``store`` in one chain; the pts of every frame and the time of the first."""
     done = store.done()
-    warper = FlowWarp() if flow else None
     timestamps: list[int] = []
-    first_time = 0.0
-    previous_detail: np.ndarray | None = None
-    expected = info.frames
-    for index, decoded in enumerate(frames(source, start=values["start"], end=values["end"])):
-        if index == 0:
-            first_time = decoded.time  # where the sound is cut
-        timestamps.append(decoded.pts)
-        picture = _scaled(decoded.pixels, dreamers[0].settings.max_size)
-        moved = warper.step(picture) if warper is not None else None
+    times: list[float] = []
+    for index, picture in enumerate(clip.pictures(timestamps, times)):
         if index < done:
-            dreamed = np.asarray(store.load(index))
+            chain.follow(picture, np.asarray(store.load(index)))
         else:
-            detail = None
-            if moved is not None and previous_detail is not None:
-                detail = values["blend"] * warp(previous_detail, *moved)
-            frame = dreamers[detail is not None](
-                _tensor(picture),
-                detail=None if detail is None else _tensor(detail),
-                callback=progress,
-                index=index,
-            )
-            dreamed = frame.pixels[0].round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-            store.save(index, Image.fromarray(dreamed))
-        if warper is not None:
-            previous_detail = dreamed.astype(np.float32) - picture.astype(np.float32)
-        report_frame(callback, FrameDone(index, max(expected, index + 1), resumed=index < done), last=False)
-    if len(timestamps) < 2:
-        raise ImageError(f"{source} has {len(timestamps)} frame(s) in the part asked for; a video needs at least 2")
-    return timestamps, first_time
+            store.save(index, Image.fromarray(chain(picture, index=index, progress=progress)))
+        report_frame(callback, FrameDone(index, max(clip.info.frames, index + 1), resumed=index < done), last=False)
+    return clip.checked(timestamps, times)
+
+
+def _render_segments(
+    store: FrameStore,
+    cut: SegmentPlan,
+    clip: _Clip,
+    task: SegmentTask,
+    executor: Executor,
+    model: Network | None,
+    callback: FrameCallback | None,
+) -> tuple[list[int], float]:
+    """Dream the segments not yet kept in ``store`` on ``executor``; every frame's pts and the first one's time."""
+    timestamps: list[int] = []
+    times: list[float] = []
+    seams = SeamStore(store, cut)
+    roles_of: dict[int, list[tuple[int, str]]] = {}
+
+    def report(index: int, resumed: bool) -> None:
+        report_frame(callback, FrameDone(index, max(clip.info.frames, index + 1), resumed=resumed), last=False)
+
+    def tasks() -> Iterator[tuple[Any, ...]]:
+        recent: deque[bytes] = deque(maxlen=cut.overlap or 1)
+        lead: list[bytes] = []
+        current: list[bytes] = []
+        start = 0
+        for index, picture in enumerate(clip.pictures(timestamps, times)):
+            if cut.starts_segment(index) and index > 0:
+                yield from segment(start, lead, current, has_next=True)
+                lead, current, start = (list(recent) if cut.overlap else []), [], index
+            encoded = encode_frame(picture)
+            current.append(encoded)
+            recent.append(encoded)
+        yield from segment(start, lead, current, has_next=False)
+
+    def segment(start: int, lead: list[bytes], current: list[bytes], *, has_next: bool) -> Iterator[tuple[Any, ...]]:
+        first = start - len(lead)
+        roles = seams.roles(first, start, start + len(current), has_next)
+        if seams.finished(roles):
+            for index, _ in roles[len(lead) :]:
+                report(index, resumed=True)
+            return
+        roles_of[first] = roles
+        one = dataclasses.replace(task, first=first, pictures=(*lead, *current))
+        yield (one, model) if model is not None else (one,)
+
+    for _, (first, dreamed) in executor.run(dream_segment, tasks()):
+        for index in seams.keep(roles_of.pop(first), dreamed):
+            report(index, resumed=False)
+    return clip.checked(timestamps, times)
 
 
 def _scaled(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
@@ -201,7 +294,3 @@ def _scaled(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
     ratio = max_size / max(height, width)
     size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
-
-
-def _tensor(values: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(values)).permute(2, 0, 1).unsqueeze(0)
