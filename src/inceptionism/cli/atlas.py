@@ -8,8 +8,8 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from inceptionism.cli.app import cli, fail
-from inceptionism.cli.options import model_options, option_flags, weights_value
+from inceptionism.cli.app import cli, fail, show_notices
+from inceptionism.cli.options import cluster_options, model_options, option_flags, weights_value
 from inceptionism.engine.options import OPTIONS
 from inceptionism.io.files import check_writable
 from inceptionism.io.images import output_format, save_image
@@ -44,6 +44,7 @@ BAR = "{desc}{percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} channels [{elapsed}<{
     "--cache/--no-cache", default=True, help="Reuse and keep finished tiles in the user's cache.  [default: on]"
 )
 @option_flags({name: OPTIONS[name] for name in ("device", "precision")})
+@cluster_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def atlas_command(
     model: str,
@@ -56,6 +57,8 @@ def atlas_command(
     cache: bool,
     device: str | None,
     precision: str | None,
+    cluster: str | None,
+    threads: int | None,
     quiet: bool,
     **options: Any,
 ) -> None:
@@ -69,7 +72,9 @@ def atlas_command(
         inceptionism atlas --layer fire5 --channels 0-15 -o fire5.png
         inceptionism atlas --model googlenet --layer inception4c --channels 0-63 --save-tiles tiles/
         inceptionism atlas --layer fire7 --photo photo.jpg --top 16 -o seen.png
+        inceptionism atlas --layer fire5 --channels 0-63 --cluster local:2
     """
+    show_notices(quiet)
     net = shared_model(model, weights=weights_value(weights), progress=not quiet)
     layer = layer or net.default_layer
     output = output or Path(f"{layer.replace('/', '_')}-atlas.png")
@@ -88,7 +93,7 @@ def atlas_command(
             bar.update(report.done + report.step / report.steps - bar.n)  # tqdm redraws at most twice a second
 
         result = atlas(net, layer, channels, photo=photo, device=device or "auto", precision=precision or "auto",
-                       cache_tiles=cache, progress=progress, **given)  # fmt: skip
+                       cache_tiles=cache, progress=progress, cluster=cluster, threads=threads, **given)  # fmt: skip
         bar.total = len(result.tiles)
         bar.update(bar.total - bar.n)
     save_image(result.sheet(), output, metadata=result.params)

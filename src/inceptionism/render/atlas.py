@@ -19,14 +19,24 @@ from typing import Any
 import torch
 from PIL import Image
 
+from inceptionism.distributed import ClusterArg, open_executor
+from inceptionism.distributed.worker import torch_threads
 from inceptionism.engine.dreamer import FOURIER_DECAY
 from inceptionism.engine.options import SEED_LIMIT, Option, float_between, int_between
 from inceptionism.engine.parameterization import FourierImage
-from inceptionism.engine.progress import Progress
+from inceptionism.engine.progress import Cancelled, Progress
 from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision
 from inceptionism.engine.visualize import visualize
 from inceptionism.errors import ImageError, InvalidParameterError
-from inceptionism.io.images import ImageInput, load_image, save_image, to_image, to_tensor
+from inceptionism.io.images import (
+    ImageInput,
+    decode_image,
+    encode_image,
+    load_image,
+    save_image,
+    to_image,
+    to_tensor,
+)
 from inceptionism.models import cache, shared_model
 from inceptionism.models.network import Network
 from inceptionism.objectives import channel_each
@@ -266,6 +276,8 @@ def atlas(
     cache_tiles: bool = True,
     cache_dir: str | Path | None = None,
     progress: AtlasCallback | None = None,
+    cluster: ClusterArg = None,
+    threads: int | None = None,
     **options: Any,
 ) -> AtlasResult:
     """Draw the image each channel of ``layer`` likes best.
@@ -280,7 +292,12 @@ def atlas(
         precision: ``auto``, ``fp32``, ``bf16``, ``fp16`` (of the network's forward).
         cache_tiles: reuse and keep tiles in the tile cache (``False``: draw every tile).
         cache_dir: the tile cache's folder (default: the user's cache directory).
-        progress: called after every step with an :class:`AtlasProgress`.
+        progress: called after every step with an :class:`AtlasProgress` (on a cluster,
+            after every batch of channels).
+        cluster: ``None`` (here), ``"local:N"``, a scheduler address or a Dask ``Client``:
+            each batch of channels is a task there (the network is named by its registry
+            name and weights).
+        threads: torch threads per batch (see :func:`~inceptionism.distributed.open_executor`).
         **options: ``size``, ``steps``, ``batch``, ``lr``, ``seed``, ``top`` (see :data:`ATLAS_OPTIONS`).
 
     >>> result = atlas("squeezenet1_1", "fire2.squeeze1x1", [0, 1], size=48, steps=2, cache_tiles=False)
@@ -296,22 +313,58 @@ def atlas(
         chosen = [channel for channel, _ in ranking[: values["top"]]]
     found = {channel: store.get(channel) for channel in chosen} if cache_tiles else {}
     missing = [channel for channel in chosen if found.get(channel) is None]
-    fast = cache.inference_copy(net, plan.device, dtype=autocast_dtype(run_precision))
+    groups = [missing[start : start + values["batch"]] for start in range(0, len(missing), values["batch"])]
     done = len(chosen) - len(missing)
-    for start in range(0, len(missing), values["batch"]):
-        group = missing[start : start + values["batch"]]
+    if cluster is None:
+        fast = cache.inference_copy(net, plan.device, dtype=autocast_dtype(run_precision))
+        with torch_threads(threads):
+            for group in groups:
 
-        def step(reported: Progress, done: int = done) -> bool:
-            return _report(progress, done, len(chosen), reported, values)
+                def step(reported: Progress, done: int = done) -> bool:
+                    return _report(progress, done, len(chosen), reported, values)
 
-        for channel, tile in zip(group, _draw(fast, net, layer, group, values, run_precision, step), strict=True):
-            found[channel] = tile
-            if cache_tiles:
-                store.put(channel, *tile)
-        done += len(group)
+                drawn_tiles = _draw(fast, net, layer, group, values, run_precision, step)
+                done = _keep(group, drawn_tiles, found, store if cache_tiles else None, done)
+    else:
+        tasks = ((net.name, net.weights, layer, group, values, run_precision, plan.device.type) for group in groups)
+        with open_executor(cluster, threads=threads) as executor:
+            for position, encoded in executor.run(draw_tiles, tasks):
+                drawn_tiles = [
+                    (decode_image(data, f"tile {c}"), value)
+                    for c, (data, value) in zip(groups[position], encoded, strict=True)
+                ]
+                done = _keep(groups[position], drawn_tiles, found, store if cache_tiles else None, done)
+                finished = AtlasProgress(done, len(chosen), values["steps"], values["steps"])
+                if progress is not None and progress(finished) is True:
+                    raise Cancelled("the atlas was stopped; the tiles drawn are kept in the cache")
     tiles = [AtlasTile(channel, *found[channel]) for channel in chosen]  # type: ignore[misc]
     params = {"model": net.name, "layer": layer, **drawn, "channels": chosen}
     return AtlasResult(net.name, layer, tiles, params, rendered=len(missing), ranking=ranking)
+
+
+def _keep(
+    group: list[int],
+    drawn_tiles: list[tuple[Image.Image, float]],
+    found: dict[int, Any],
+    store: TileCache | None,
+    done: int,
+) -> int:
+    """Put one batch's tiles in ``found`` (and the cache); how many channels are done after it."""
+    for channel, tile in zip(group, drawn_tiles, strict=True):
+        found[channel] = tile
+        if store is not None:
+            store.put(channel, *tile)
+    return done + len(group)
+
+
+def draw_tiles(
+    model: str, weights: str, layer: str, group: list[int], values: dict[str, Any], precision: str, device: str
+) -> list[tuple[bytes, float]]:
+    """The task of one batch of channels, run on a worker: each tile as PNG bytes with its activation."""
+    net = shared_model(model, weights=None if weights == "random" else weights)
+    fast = cache.inference_copy(net, resolve_device(device), dtype=autocast_dtype(precision))
+    drawn_tiles = _draw(fast, net, layer, group, values, precision, lambda _: False)
+    return [(encode_image(image, "PNG"), activation) for image, activation in drawn_tiles]
 
 
 def _report(progress: AtlasCallback | None, done: int, total: int, step: Progress, values: dict[str, Any]) -> bool:
