@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import webbrowser
@@ -10,6 +11,7 @@ from pathlib import Path
 import click
 
 from inceptionism.cli.app import cli, fail
+from inceptionism.distributed.cluster import connect, parse_cluster
 
 
 @cli.command("serve")
@@ -21,10 +23,14 @@ from inceptionism.cli.app import cli, fail
     default=None,
     help="Where jobs and results are kept (default ~/.inceptionism/studio).",
 )
-@click.option("--workers", type=click.IntRange(1, 16), default=None, help="Jobs dreamed at once (default 1).")
+@click.option("--workers", type=click.IntRange(1, 16), default=None,
+              help="Jobs dreamed at once (default 1; on a cluster, its worker count up to 16).")  # fmt: skip
+@click.option("--cluster", metavar="ADDRESS|local:N", default=None,
+              help="Hand the jobs to a Dask cluster: a scheduler address, or local:N worker processes here. "
+              "A zoom, sequential by nature, still runs here.")  # fmt: skip
 @click.option("--open", "open_browser", is_flag=True, help="Open the studio in the browser.")
 def serve_command(host: str | None, port: int | None, data_dir: Path | None, workers: int | None,
-                  open_browser: bool) -> None:  # fmt: skip
+                  cluster: str | None, open_browser: bool) -> None:  # fmt: skip
     """Serve the web studio: drop a photo, pick a layer, watch it dream.
 
     Settings not given here come from INCEPTIONISM_* environment variables
@@ -36,6 +42,7 @@ def serve_command(host: str | None, port: int | None, data_dir: Path | None, wor
         inceptionism serve --open
         inceptionism serve --port 8080 --data-dir ~/dreams
         inceptionism serve --host 0.0.0.0   # prints a URL with the access token
+        inceptionism serve --cluster tcp://10.0.0.5:8786
     """
     try:
         import uvicorn
@@ -45,23 +52,31 @@ def serve_command(host: str | None, port: int | None, data_dir: Path | None, wor
         from inceptionism.web.config import ServerSettings
     except ImportError as error:
         fail(f"the studio needs the [web] extra ({error.name} is missing): pip install 'inceptionism[web]'")
-    given = {"host": host, "port": port, "data_dir": data_dir, "workers": workers}
+    given = {"host": host, "port": port, "data_dir": data_dir, "workers": workers, "cluster": cluster}
     try:
         settings = ServerSettings(**{name: value for name, value in given.items() if value is not None})
     except ValidationError as error:
         problem = error.errors()[0]
         fail(f"INCEPTIONISM_{str(problem['loc'][0]).upper()}: {problem['msg']}")
     _check_port_free(settings.host, settings.port)
-    try:
-        app = create_app(settings)
-    except OSError as error:
-        fail(f"cannot use the data directory {settings.data_dir}: {error.strerror or error}")
-    token = app.state.studio.token
-    url = settings.url + (f"?token={token}" if token else "")
-    click.echo(f"Inceptionism studio at {url}  (data in {settings.data_dir}; Ctrl-C stops)")
-    if open_browser:
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    with contextlib.ExitStack() as stack:
+        client = None
+        if settings.cluster is not None:
+            client = stack.enter_context(connect(parse_cluster(settings.cluster)))
+            if "workers" not in settings.model_fields_set:
+                size = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+                settings = settings.model_copy(update={"workers": max(1, min(16, size))})
+        try:
+            app = create_app(settings, cluster=client)
+        except OSError as error:
+            fail(f"cannot use the data directory {settings.data_dir}: {error.strerror or error}")
+        token = app.state.studio.token
+        url = settings.url + (f"?token={token}" if token else "")
+        where = f"; jobs on the Dask cluster {settings.cluster}, dashboard {client.dashboard_link}" if client else ""
+        click.echo(f"Inceptionism studio at {url}  (data in {settings.data_dir}{where}; Ctrl-C stops)")
+        if open_browser:
+            threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
 
 def _check_port_free(host: str, port: int) -> None:

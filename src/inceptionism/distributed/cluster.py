@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,3 +65,40 @@ def parse_cluster(text: str) -> ClusterSpec:
     raise ClusterError(
         f"cluster must be local:N or a scheduler address like tcp://10.0.0.5:8786, got {text!r}", argument="cluster"
     )
+
+
+@contextlib.contextmanager
+def connect(spec: ClusterSpec) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` of ``spec``: a new ``LocalCluster`` (stopped on exit) or the scheduler's.
+
+    Raises:
+        ClusterError: Dask is missing, or the scheduler cannot be reached within
+            :data:`CONNECT_TIMEOUT` seconds.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError(
+            "running on a cluster needs Dask's distributed scheduler; run: pip install 'inceptionism[cluster]'",
+            argument="cluster",
+        ) from None
+    if spec.workers is not None:
+        with (
+            LocalCluster(
+                n_workers=spec.workers, threads_per_worker=1, processes=True, silence_logs=logging.CRITICAL
+            ) as local,
+            Client(local) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(spec.address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {spec.address} ({reason}); start one with `dask scheduler` "
+            "and workers with `dask worker ADDRESS`, or use local:N",
+            argument="cluster",
+        ) from None
+    with client:
+        yield client

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from inceptionism.distributed.cluster import CONNECT_TIMEOUT, ClusterArg, ClusterError, ClusterSpec, parse_cluster
+from inceptionism.distributed.cluster import ClusterArg, ClusterError, connect, parse_cluster
 from inceptionism.distributed.worker import run_task, torch_threads
 
 logger = logging.getLogger(__name__)
@@ -134,38 +134,7 @@ def open_executor(cluster: ClusterArg = None, *, threads: int | None = None) -> 
         yield DaskExecutor(cluster, threads)
         return
     spec = parse_cluster(cluster)
-    with _client(spec) as client:
+    with connect(spec) as client:
         executor = DaskExecutor(client, threads if threads is not None else spec.threads)
         logger.info("running on %d Dask workers; dashboard: %s", executor.workers, executor.dashboard)
         yield executor
-
-
-@contextlib.contextmanager
-def _client(spec: ClusterSpec) -> Iterator[Any]:
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ClusterError(
-            "running on a cluster needs Dask's distributed scheduler; run: pip install 'inceptionism[cluster]'",
-            argument="cluster",
-        ) from None
-    if spec.workers is not None:
-        with (
-            LocalCluster(
-                n_workers=spec.workers, threads_per_worker=1, processes=True, silence_logs=logging.CRITICAL
-            ) as local,
-            Client(local) as client,
-        ):
-            yield client
-        return
-    try:
-        client = Client(spec.address, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ClusterError(
-            f"cannot reach the Dask scheduler at {spec.address} ({reason}); start one with `dask scheduler` "
-            "and workers with `dask worker ADDRESS`, or use local:N",
-            argument="cluster",
-        ) from None
-    with client:
-        yield client

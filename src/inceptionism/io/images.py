@@ -24,6 +24,7 @@ from inceptionism.errors import ImageError, InvalidParameterError, OutputError
 from inceptionism.io.files import atomic_writer
 
 logger = logging.getLogger(__name__)
+PREVIEW_SIDE = 320
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray
 """A path, a PIL image or an ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` array."""
@@ -206,6 +207,16 @@ def to_image(pixels: Tensor) -> Image.Image:
         pixels = pixels[0]
     levels = pixels.detach().round().clamp_(0, 255).to(torch.uint8)  # one float temporary
     return Image.fromarray(levels.permute(1, 2, 0).cpu().numpy(), "RGB")
+
+
+def preview_jpeg(pixels: Tensor, side: int = PREVIEW_SIDE) -> bytes:
+    """A small JPEG (long side at most ``side``) of ``pixels`` ``(1, 3, H, W)`` in 0..255: a live preview."""
+    array = pixels[0].detach().float().clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    image = Image.fromarray(array)
+    image.thumbnail((side, side))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
 
 
 def output_format(path: str | os.PathLike) -> str:

@@ -26,13 +26,14 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from inceptionism._version import __version__
-from inceptionism.distributed import ClusterArg, open_executor
+from inceptionism.distributed import ClusterArg, InProcess, open_executor
+from inceptionism.distributed.remote import TaskReporter
 from inceptionism.distributed.worker import prepared_dreamer
 from inceptionism.engine.options import SEED_LIMIT
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError, OutputError
 from inceptionism.io.files import atomic_writer
-from inceptionism.io.images import ImageInput, decode_image, encode_image, image_bytes, read_metadata
+from inceptionism.io.images import ImageInput, decode_image, encode_image, image_bytes, preview_jpeg, read_metadata
 from inceptionism.models.network import Network
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.sheet import contact_sheet
@@ -110,7 +111,7 @@ def batch(
         inputs: photo files.
         output_dir: where the dreams, ``index.json`` and ``index.csv`` go (made if missing).
         settings: dream settings to start from; ``options`` override them.
-        model: a registry name (a network object cannot travel to a cluster).
+        model: a registry name or a network (on a cluster, the workers load it by its name and weights).
         sweep: options to vary, e.g. ``{"layers": ["fire3", "fire5"], "octaves": [3, 4]}``.
         guide: dream toward this image's features (a file).
         mask: white dreams, black stays (a file).
@@ -130,10 +131,7 @@ def batch(
     (['sample-octaves=1.png', 'sample-octaves=2.png'], 2)
     """
     check_names(options, "batch()")
-    if isinstance(model, Network):
-        raise InvalidParameterError("batch() takes a model's name: a network object cannot travel to workers",
-                                    argument="model")  # fmt: skip
-    base, _ = compose_settings(settings, model, options)
+    base, net = compose_settings(settings, model, options)
     if base.noise is not None:
         raise InvalidParameterError("a batch dreams photos; noise does not apply", argument="noise")
     grid = _grid(sweep)
@@ -147,9 +145,10 @@ def batch(
     for index in sorted(finished):
         report_frame(callback, FrameDone(index, len(items), resumed=True), last=False)
     params: dict[int, dict[str, Any]] = {}
-    tasks = ((items[i].settings, _photo_bytes(items[i].photo), items[i].photo.name, guide_data, mask_data, names)
-             for i in todo)  # fmt: skip
     with open_executor(cluster, threads=threads) as executor:
+        local = (None, net) if net is not None and isinstance(executor, InProcess) else ()
+        tasks = ((items[i].settings, _photo_bytes(items[i].photo), items[i].photo.name, guide_data, mask_data, names,
+                  *local) for i in todo)  # fmt: skip
         for count, (position, (encoded, recorded)) in enumerate(executor.run(dream_item, tasks), start=1):
             item = items[todo[position]]
             with atomic_writer(item.output) as handle:
@@ -197,17 +196,34 @@ def plan_batch(
 
 def dream_item(
     settings: DreamSettings,
-    photo: bytes,
-    name: str,
+    photo: bytes | None,
+    name: str | None,
     guide: bytes | None,
     mask: bytes | None,
     names: tuple[str | None, str | None],
+    topic: str | None = None,
+    model: Network | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
-    """The task of one item, run here or on a worker: the dream as PNG bytes (parameters inside) and its parameters."""
-    dreamer = prepared_dreamer(settings, guide, mask)
-    result = dream_with(dreamer, decode_image(photo, name), guide=names[0], mask=names[1])
-    result.params["input"] = name
-    return encode_image(result.image, "PNG", metadata=result.params, name=name), result.params
+    """The task of one dream, run here or on a worker: the dream as PNG bytes (parameters inside) and its parameters.
+
+    Args:
+        settings: the dream's settings, its seed included.
+        photo: the encoded photo (``None``: the settings' noise).
+        name: the photo's file name, recorded.
+        guide: the guide's encoded image, if any.
+        mask: the mask's encoded image, if any.
+        names: the guide's and the mask's file names, recorded.
+        topic: on a worker, report progress and previews on this event-log topic and stop
+            when asked (see :mod:`inceptionism.distributed.remote`).
+        model: a network to use instead of loading the settings' (in this process only).
+    """
+    dreamer = prepared_dreamer(settings, guide, mask, model=model)
+    callback = None if topic is None else TaskReporter(topic, preview=preview_jpeg)
+    image = None if photo is None else decode_image(photo, name or "the photo")
+    result = dream_with(dreamer, image, callback=callback, guide=names[0], mask=names[1])
+    if name is not None:
+        result.params["input"] = name
+    return encode_image(result.image, "PNG", metadata=result.params, name=name or "the dream"), result.params
 
 
 def _grid(sweep: SweepArg) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -34,17 +35,21 @@ STATIC = resources.files("inceptionism.web") / "static"
 MULTIPART_SLACK = 2**20  # the form fields and boundaries beside the largest upload
 
 
-def create_app(settings: ServerSettings | None = None, *, catalog: ModelCatalog | None = None) -> FastAPI:
+def create_app(
+    settings: ServerSettings | None = None, *, catalog: ModelCatalog | None = None, cluster: Any = None
+) -> FastAPI:
     """The studio app for ``settings`` (the defaults and ``INCEPTIONISM_*`` variables if ``None``).
 
     Its workers start with the app (``uvicorn.run(app)``, or a ``TestClient`` used as a
-    context manager) and stop with it.
+    context manager) and stop with it. ``cluster``: a connected ``dask.distributed.Client``
+    the jobs' work is handed to (``inceptionism serve --cluster`` connects it).
     """
     settings = settings or ServerSettings()
     studio = Studio.create(settings, catalog)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        studio.pool.cluster = cluster
         studio.pool.start()
         yield
         studio.pool.stop()

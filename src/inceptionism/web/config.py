@@ -10,8 +10,10 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inceptionism.distributed.cluster import ClusterError, parse_cluster
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -37,6 +39,19 @@ class ServerSettings(BaseSettings):
     max_side: int = Field(4096, ge=64, le=8192, description="Longest side a job may dream at (max_size, noise).")
     max_frames: int = Field(2000, ge=2, le=100_000, description="Most frames of a zoom or a video.")
     preview_interval: float = Field(0.25, ge=0.05, le=10.0, description="Seconds between two live previews.")
+    cluster: str | None = Field(
+        None, max_length=300, description="Dask cluster to hand jobs to: a scheduler address or local:N."
+    )
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_named(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_cluster(value)
+            except ClusterError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     @property
     def loopback(self) -> bool:

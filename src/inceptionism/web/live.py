@@ -7,15 +7,13 @@ The database keeps only what must survive a restart.
 from __future__ import annotations
 
 import base64
-import io
 import threading
 import time
 from dataclasses import dataclass
 
 import torch
-from PIL import Image
 
-PREVIEW_SIDE = 320
+from inceptionism.io.images import preview_jpeg
 
 
 @dataclass
@@ -70,12 +68,13 @@ class LiveBoard:
         live.preview = jpeg_data_url(pixels)
         live.preview_version += 1
 
+    def show_preview(self, live: LiveJob, jpeg: bytes) -> None:
+        """Make the JPEG ``jpeg`` (from :func:`~inceptionism.io.images.preview_jpeg`, made elsewhere) the preview."""
+        live.last_preview = time.monotonic()
+        live.preview = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+        live.preview_version += 1
+
 
 def jpeg_data_url(pixels: torch.Tensor) -> str:
     """A small JPEG of ``pixels`` ``(1, 3, H, W)`` in 0..255, as a data URL."""
-    array = pixels[0].detach().float().clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    image = Image.fromarray(array)
-    image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return "data:image/jpeg;base64," + base64.b64encode(preview_jpeg(pixels)).decode()

@@ -2,12 +2,16 @@
 
 A dream job calls :func:`~inceptionism.dream`, a zoom :func:`~inceptionism.zoom`, a video
 :func:`~inceptionism.video`, an atlas :func:`~inceptionism.atlas`, with the job's parameters
-as keywords.
+as keywords. With a cluster, a dream is one task on a worker (its progress and previews come
+back through Dask's event log), a video's segments and an atlas's batches of channels are
+tasks there, and a zoom, sequential by nature, runs here.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,18 +20,22 @@ from typing import Any
 from PIL import Image
 
 from inceptionism.classify import classify
+from inceptionism.distributed.remote import TaskWatch
+from inceptionism.distributed.worker import run_task
 from inceptionism.engine.progress import Progress
 from inceptionism.io.images import save_image
 from inceptionism.models.network import Network
 from inceptionism.render.atlas import AtlasProgress, atlas
+from inceptionism.render.batch import dream_item
 from inceptionism.render.frames import FrameDone
-from inceptionism.render.still import dream
+from inceptionism.render.still import compose_settings, dream
 from inceptionism.render.video import VIDEO_OPTIONS, video
 from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 from inceptionism.web.live import LiveBoard, LiveJob
 from inceptionism.web.store import Job
 
 TOP_LABELS = 5
+WATCH_INTERVAL = 0.1  # seconds between two looks at a task on the cluster (done? asked to stop?)
 MEDIA_TYPES = {".png": "image/png", ".mp4": "video/mp4", ".gif": "image/gif", ".webp": "image/webp"}
 
 
@@ -51,12 +59,21 @@ class JobRun:
         board: where live progress and previews go.
         live: this job's live state.
         stop: asked after every step; true cancels the job (the engine raises ``Cancelled``).
+        cluster: a ``dask.distributed.Client`` to run the job's tasks on, or ``None`` (here).
     """
 
     def __init__(
-        self, job: Job, folder: Path, net: Network, board: LiveBoard, live: LiveJob, stop: Callable[[], bool]
+        self,
+        job: Job,
+        folder: Path,
+        net: Network,
+        board: LiveBoard,
+        live: LiveJob,
+        stop: Callable[[], bool],
+        cluster: Any = None,
     ) -> None:
         self.job, self.folder, self.net, self.board, self.live, self.stop = job, folder, net, board, live, stop
+        self.cluster = cluster
 
     def __call__(self) -> Outcome:
         """Dream the job; its outcome."""
@@ -93,6 +110,8 @@ class JobRun:
         ]
 
     def _dream(self) -> Outcome:
+        if self.cluster is not None:
+            return self._dream_on_cluster()
         options = self._options()
         result = dream(
             self._file("image"),
@@ -103,11 +122,45 @@ class JobRun:
             **options,
         )
         self.live.frames_done, self.live.progress = 1, 1.0
-        recorded = {**result.params, **{"input" if role == "image" else role: name
-                                        for role, name in self.job.names.items()}}  # fmt: skip
-        save_image(result.image, self.folder / "result.png", metadata=recorded)
+        save_image(result.image, self.folder / "result.png", metadata=self._recorded(result.params))
         labels = {"before": self._labels(result.source.image), "after": self._labels(result.image)}
         return Outcome("result.png", MEDIA_TYPES[".png"], labels=labels)
+
+    def _recorded(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A dream's parameters with the names the files had when they were uploaded."""
+        return {**params, **{"input" if role == "image" else role: name for role, name in self.job.names.items()}}
+
+    def _dream_on_cluster(self) -> Outcome:
+        """The dream as one task on a worker; its reports become this job's progress and previews."""
+        settings, _ = compose_settings(None, self.net, self._options())
+        files = {
+            role: (path.read_bytes() if (path := self._file(role)) else None) for role in ("image", "guide", "mask")
+        }
+        names = (self.job.names.get("guide"), self.job.names.get("mask"))
+        topic = f"inceptionism-job-{self.job.id}"
+        future = self.cluster.submit(
+            run_task, dream_item, None, settings, files["image"], self.job.names.get("image"),
+            files["guide"], files["mask"], names, topic, pure=False,
+        )  # fmt: skip
+        with TaskWatch(self.cluster, topic, self._reported) as watch:
+            asked = False
+            while not future.done():
+                if not asked and self.stop():
+                    watch.stop()
+                    asked = True
+                time.sleep(WATCH_INTERVAL)
+            encoded, params = future.result()
+        self.live.frames_done, self.live.progress = 1, 1.0
+        image = Image.open(io.BytesIO(encoded))
+        save_image(image, self.folder / "result.png", metadata=self._recorded(params))
+        before = self._labels(self._file("image")) if self._file("image") else None
+        return Outcome("result.png", MEDIA_TYPES[".png"], labels={"before": before, "after": self._labels(image)})
+
+    def _reported(self, report: dict[str, Any]) -> None:
+        """A report of the task on the worker: progress, and a preview now and then."""
+        self.live.progress = min(1.0, report["done"] / max(report["total"], 1))
+        if report.get("preview"):
+            self.board.show_preview(self.live, report["preview"])
 
     def _zoom(self) -> Outcome:
         params = self.job.params
@@ -147,6 +200,7 @@ class JobRun:
             guide=self._file("guide"),
             mask=self._file("mask"),
             flow=flow,
+            cluster=self.cluster,
             callback=self._frame,
             progress=self._step,
             **own,
@@ -157,7 +211,8 @@ class JobRun:
     def _atlas(self) -> Outcome:
         params = dict(self.job.params)
         del params["model"]
-        result = atlas(self.net, params.pop("layer"), params.pop("channels"), progress=self._atlas_step, **params)
+        result = atlas(self.net, params.pop("layer"), params.pop("channels"), progress=self._atlas_step,
+                       cluster=self.cluster, **params)  # fmt: skip
         self.live.frames_done, self.live.progress = len(result.tiles), 1.0
         save_image(result.sheet(), self.folder / "result.png", metadata=result.params)
         return Outcome("result.png", MEDIA_TYPES[".png"])

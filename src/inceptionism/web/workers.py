@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from typing import Any
 
 from inceptionism.engine.progress import Cancelled
 from inceptionism.errors import InceptionismError
@@ -43,13 +44,17 @@ class WorkerPool:
         store: where jobs are kept.
         catalog: the networks jobs name.
         board: where running jobs report progress.
-        count: worker threads.
+        count: worker threads (jobs run at once; on a cluster, jobs handed to it at once).
         limit: most jobs waiting.
+
+    With :attr:`cluster` set to a ``dask.distributed.Client``, the jobs' work runs there
+    (see :class:`~inceptionism.web.runner.JobRun`).
     """
 
     def __init__(self, store: JobStore, catalog: ModelCatalog, board: LiveBoard, *, count: int, limit: int) -> None:
         self.store, self.catalog, self.board = store, catalog, board
         self.count, self.limit = count, limit
+        self.cluster: Any = None  # a dask.distributed.Client while the studio runs on a cluster
         self._pending: deque[str] = deque()
         self._cancelled: set[str] = set()
         self._running: set[str] = set()
@@ -140,7 +145,7 @@ class WorkerPool:
 
         try:
             net = self.catalog.network(job.params["model"])
-            outcome = JobRun(job, self.store.folder(job_id), net, self.board, live, stop)()
+            outcome = JobRun(job, self.store.folder(job_id), net, self.board, live, stop, self.cluster)()
         except Cancelled as error:
             if self._stopping and job_id not in self._cancelled:
                 return  # left running in the store: the next start queues it again
