@@ -12,6 +12,7 @@ import torch
 from inceptionism.errors import UnknownNameError, WeightsError
 from inceptionism.models import (
     PSEUDO_LAYERS,
+    cache,
     get_model,
     get_model_entry,
     imagenet_classes,
@@ -456,3 +457,29 @@ def test_bvlc_download_is_checked_against_its_published_sha1(offline, monkeypatc
         "with --weights FILE"
     )
     assert [p for p in offline.rglob("*") if p.is_file()] == []  # nothing half-right is kept
+
+
+@pytest.mark.parametrize("model", list_models())
+def test_every_engine_feature_runs_on_every_model(random_nets, model):
+    from inceptionism import dream
+
+    net = random_nets[model]
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (72, 88, 3), dtype=np.uint8)
+    layer = net.default_layer
+    common = {"model": net, "octaves": 2, "octave_scale": 1.3, "steps": 2, "seed": 0, "jitter": 4}
+    specs = [f"{layer}:0,3", f"{layer}:1@40,30"]  # channels, and one neuron
+    plain = dream(photo, layers=specs, classes=["2"], precision="fp32", **common)
+    assert len(plain.losses) == 4 and all(np.isfinite(plain.losses))
+    first = net.layers[1]  # random GoogLeNet weights leave deep layers near 0 (1e-16): a first layer rises visibly
+    rising = dream(photo, layers=[f"{first}:0-7"], precision="fp32", **{**common, "jitter": 0, "octaves": 1})
+    assert rising.losses[-1] > rising.losses[0]
+    tiled = dream(photo, layers=[f"{layer}:0,3"], tile=max(48, net.min_size), precision="bf16", **common)
+    assert tiled.params["run"]["precision"] == "bf16" and tiled.params["run"]["tile"] is not None
+    assert all(np.isfinite(tiled.losses)) and tiled.image.size == (88, 72)
+    guided = dream(photo, layers=[first], guide=rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), **common)
+    assert (np.asarray(guided.image) != photo).any()
+    # The inference copy ran: preprocessing folded into the stem, threaded max-pools.
+    fast = cache.inference_copy(net, torch.device("cpu"))
+    assert isinstance(fast.normalize, torch.nn.Identity)
+    assert any(type(m).__name__ == "ThreadedMaxPool2d" for m in fast.modules())
