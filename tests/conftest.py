@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from fractions import Fraction
 from pathlib import Path
 
@@ -113,3 +114,23 @@ def make_clip(path, count=24, size=(96, 64), *, tone=True, times=None, rotation=
                 container.mux(audio.encode(chunk))
             container.mux(audio.encode())
     return path
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A client of a LocalCluster of two worker processes, one thread each, shared by the cluster tests."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, silence_logs=logging.CRITICAL, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def cluster_client(dask_client):
+    """The shared cluster's client, with both workers up (a test before may have killed one)."""
+    dask_client.wait_for_workers(2, timeout=60)
+    return dask_client

@@ -135,7 +135,9 @@ def batch(
     if base.noise is not None:
         raise InvalidParameterError("a batch dreams photos; noise does not apply", argument="noise")
     grid = _grid(sweep)
-    directory = _output_dir(output_dir)
+    directory = Path(output_dir)
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"cannot write the batch to {directory}: it is a file", argument="output")
     seed = base.seed if base.seed is not None else _resumed_seed(directory, restart)
     items = plan_batch(inputs, directory, settings=base.replace(seed=seed), grid=grid)
     guide_data, mask_data = (None if value is None else image_bytes(value) for value in (guide, mask))
@@ -146,6 +148,7 @@ def batch(
         report_frame(callback, FrameDone(index, len(items), resumed=True), last=False)
     params: dict[int, dict[str, Any]] = {}
     with open_executor(cluster, threads=threads) as executor:
+        _make_dir(directory)  # once the cluster is there: nothing is made for a render that cannot run
         local = (None, net) if net is not None and isinstance(executor, InProcess) else ()
         tasks = ((items[i].settings, _photo_bytes(items[i].photo), items[i].photo.name, guide_data, mask_data, names,
                   *local) for i in todo)  # fmt: skip
@@ -251,15 +254,11 @@ def _unique_stems(photos: list[Path]) -> list[str]:
     return stems
 
 
-def _output_dir(path: str | Path) -> Path:
-    directory = Path(path)
-    if directory.exists() and not directory.is_dir():
-        raise OutputError(f"cannot write the batch to {directory}: it is a file", argument="output")
+def _make_dir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"cannot make {directory}: {error.strerror or error}", argument="output") from None
-    return directory
 
 
 def _resumed_seed(directory: Path, restart: bool) -> int:
@@ -280,13 +279,14 @@ def _is_finished(item: BatchItem) -> bool:
         return False
     try:
         params = read_metadata(item.output)
-        return (
-            params is not None
-            and params.get("input") == item.photo.name
-            and (DreamSettings.from_dict(params) == item.settings)
-        )
+        if params is None or params.get("input") != item.photo.name:
+            return False
+        recorded = DreamSettings.from_dict(params)
     except InceptionismError:
         return False
+    if not item.settings.layers and not item.settings.classes:
+        recorded = recorded.replace(layers=())  # it asked for the model's default layer, recorded by name
+    return recorded == item.settings
 
 
 def _photo_bytes(photo: Path) -> bytes:

@@ -123,7 +123,8 @@ def video(
     check_names(options, "video()")
     chosen = {"blend": blend, "start": start, "end": end, "segments": segments, "overlap": overlap}
     values = {name: option.check(name, chosen[name] if chosen[name] is not None else option.default)
-              for name, option in VIDEO_OPTIONS.items()}  # fmt: skip
+              for name, option in VIDEO_OPTIONS.items() if name != "segments"}  # fmt: skip
+    values["segments"] = VIDEO_OPTIONS["segments"].check("segments", segments)
     source, output = Path(source), Path(output)
     if output.suffix.lower() != ".mp4":
         raise OutputError(f"cannot write {output}: a dreamed video is written as .mp4", argument="output")
@@ -136,8 +137,11 @@ def video(
     if settings.noise is not None:
         raise InvalidParameterError("a video dreams its own frames; noise does not apply", argument="noise")
     directory = work_dir_for(output, work_dir)
-    if values["segments"] is None:
-        values["segments"] = _resumed_segments(directory, restart, DEFAULT_SEGMENT if cluster is not None else 0.0)
+    if values["segments"] is None:  # a resume keeps the cuts of the render it goes on with
+        resumed = _resumed_cut(directory, restart)
+        values["segments"] = resumed[0] if resumed else DEFAULT_SEGMENT if cluster is not None else 0.0
+        if resumed and overlap is None:
+            values["overlap"] = resumed[1]
     if cluster is not None and values["segments"] == 0:
         raise InvalidParameterError("on a cluster a video is cut into segments; give segments above 0 seconds",
                                     argument="segments")  # fmt: skip
@@ -208,14 +212,16 @@ class _Clip:
         return timestamps, times[0]
 
 
-def _resumed_segments(directory: Path, restart: bool, default: float) -> float:
-    """The segments of the render whose frames are in ``directory`` (a resume keeps its cuts), else ``default``."""
+def _resumed_cut(directory: Path, restart: bool) -> tuple[float, int] | None:
+    """The segments and overlap of the render whose frames are in ``directory``, if there is one."""
     stored = None if restart else stored_params(directory)
     recorded = stored.get("video", {}) if isinstance(stored, dict) else {}
     if not isinstance(recorded, dict) or "flow" not in recorded:
-        return default
-    value = recorded.get("segments", 0.0)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+        return None
+    segments, overlap = recorded.get("segments", 0.0), recorded.get("overlap", VIDEO_OPTIONS["overlap"].default)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (segments, overlap)):
+        return None
+    return float(segments), int(overlap)
 
 
 def _render(
