@@ -212,3 +212,13 @@ def test_a_dream_before_the_head_works_below_its_size_and_raises_the_layer_5x(ns
     assert factor >= 5
     with pytest.raises(Exception, match="takes only inputs of about 224x224 px"):
         dream(grey, model=nsfw, layers=["prob:0"], octaves=1, steps=1, seed=0)
+
+
+def test_a_class_dream_at_the_heads_size_works(nsfw):
+    square = Image.new("RGB", (224, 224), (120, 130, 140))
+    result = dream(square, model=nsfw, classes=["1"], octaves=1, steps=5, jitter=0, seed=0)
+
+    def unsafe(image: Image.Image) -> float:
+        return next(p.probability for p in classify(image, model=nsfw, top=2) if p.index == 1)
+
+    assert unsafe(result.image) > unsafe(square) + 0.1

@@ -42,6 +42,8 @@ def activation_bytes_per_pixel(
             objective(extract(pixels))
         return sum(storages.values())
 
+    if set(objective.layers) & net.fixed_layers:  # a head of fixed size takes one size only: measure it whole
+        return BACKWARD_OVERHEAD * saved_bytes(net.input_size) / (3 * net.input_size**2)
     side = max(probe, net.min_size)
     small, large = saved_bytes(side), saved_bytes(2 * side)
     return BACKWARD_OVERHEAD * max(0.0, (large - small) / (3 * side * side))
