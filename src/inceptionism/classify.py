@@ -66,7 +66,7 @@ def classify(
 
     The whole image is scaled so its short side matches the network's training size (and
     centre-cropped to a square for a network whose head has a fixed size). ``mean`` and
-    ``labels_file`` are passed to :func:`~inceptionism.models.get_model` as ``mean`` and ``labels``.
+    ``labels_file`` are passed to :func:`~inceptionism.models.get_model`.
 
     >>> from inceptionism.io.images import sample_path
     >>> classify(sample_path(), top=1)[0].label  # Chelsea the cat
@@ -74,7 +74,11 @@ def classify(
     """
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 1000:
         raise InvalidParameterError(f"top must be an integer in 1..1000, got {top!r}")
-    net = model if isinstance(model, Network) else shared_model(model, weights=weights, mean=mean, labels=labels_file)
+    net = (
+        model
+        if isinstance(model, Network)
+        else shared_model(model, weights=weights, mean=mean, labels_file=labels_file)
+    )
     probabilities = class_probabilities(image, net)
     values, indices = probabilities.topk(min(top, probabilities.numel()))
     return [

@@ -178,10 +178,10 @@ def test_places365_without_labels_shows_class_numbers_and_takes_a_labels_file(tm
     assert get_model("googlenet_places365", weights=None).labels[17] == "class 17"
     labels = tmp_path / "categories_places365.txt"
     labels.write_text("".join(f"/{chr(97 + i % 26)}/scene_{i} {i}\n" for i in range(365)))
-    assert get_model("googlenet_places365", weights=None, labels=labels).labels[17] == "scene_17"
+    assert get_model("googlenet_places365", weights=None, labels_file=labels).labels[17] == "scene_17"
     labels.write_text("one\ntwo\n")
     with pytest.raises(InvalidParameterError) as info:
-        get_model("googlenet_places365", weights=None, labels=labels)
+        get_model("googlenet_places365", weights=None, labels_file=labels)
     assert str(info.value) == f"labels file {labels} names 2 classes but the network has 365 outputs"
 
 

@@ -63,7 +63,11 @@ def dream_command(
     check_writable(output)
     output_format(output)
     net = shared_model(
-        settings.model, weights=settings.weights, progress=not quiet, mean=settings.mean, labels=settings.labels_file
+        settings.model,
+        weights=settings.weights,
+        progress=not quiet,
+        mean=settings.mean,
+        labels_file=settings.labels_file,
     )
 
     started = time.perf_counter()

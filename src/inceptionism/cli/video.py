@@ -62,7 +62,11 @@ def video_command(
     settings = dream_settings(from_image, options, guide=guide, mask=mask)
     output = output or unused_path(input.with_name(f"{input.stem}-dream.mp4"))
     net = shared_model(
-        settings.model, weights=settings.weights, progress=not quiet, mean=settings.mean, labels=settings.labels_file
+        settings.model,
+        weights=settings.weights,
+        progress=not quiet,
+        mean=settings.mean,
+        labels_file=settings.labels_file,
     )
     result = run_render(
         lambda callback: video(

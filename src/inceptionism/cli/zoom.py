@@ -75,7 +75,11 @@ def zoom_command(
         stem = input.stem if input else "noise" if settings.noise else sample_path().stem
         output = unused_path(Path(f"{stem}-zoom.mp4"))
     net = shared_model(
-        settings.model, weights=settings.weights, progress=not quiet, mean=settings.mean, labels=settings.labels_file
+        settings.model,
+        weights=settings.weights,
+        progress=not quiet,
+        mean=settings.mean,
+        labels_file=settings.labels_file,
     )
     result = run_render(
         lambda callback: zoom(

@@ -134,7 +134,7 @@ class Dreamer:
         self.net = (
             model
             if model is not None
-            else shared_model(settings.model, weights=weights, mean=settings.mean, labels=settings.labels_file)
+            else shared_model(settings.model, weights=weights, mean=settings.mean, labels_file=settings.labels_file)
         )
         self._layer_specs = list(settings.layers or ([] if settings.classes or objective else [self.net.default_layer]))
         self._check_names()  # before any image is read: a typo fails at once

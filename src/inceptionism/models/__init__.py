@@ -3,12 +3,16 @@
 >>> from inceptionism.models import get_model, list_models
 >>> "squeezenet1_1" in list_models()
 True
+
+Any Caffe classification network is one too: ``get_model("caffe:deploy.prototxt", weights="net.caffemodel")``
+(see :mod:`inceptionism.models.caffe`).
 """
 
 from inceptionism.models.imagenet import imagenet_classes, imagenet_wnids
 from inceptionism.models.network import CLASSES, INPUT, LOGITS, PSEUDO_LAYERS, Network, Preprocessing
 from inceptionism.models.registry import (
     ModelEntry,
+    ModelWeights,
     get_model,
     get_model_entry,
     list_models,
@@ -22,6 +26,7 @@ __all__ = [
     "LOGITS",
     "PSEUDO_LAYERS",
     "ModelEntry",
+    "ModelWeights",
     "Network",
     "Preprocessing",
     "get_model",

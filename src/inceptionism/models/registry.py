@@ -153,7 +153,7 @@ def get_model(
     weights: WeightsArg = "default",
     progress: bool = False,
     mean: Sequence[float] | None = None,
-    labels: str | os.PathLike | None = None,
+    labels_file: str | os.PathLike | None = None,
 ) -> Network:
     """A network in eval mode with its parameters frozen, yours to change.
 
@@ -169,7 +169,7 @@ def get_model(
         progress: show a download progress bar on stderr if weights must be fetched.
         mean: for a ``caffe:`` network, the BGR mean its pixels in 0..255 are reduced by
             (default :data:`CAFFE_MEAN`).
-        labels: a file of class names, one per output (see :mod:`inceptionism.models.labels`).
+        labels_file: a file of class names, one per output (see :mod:`inceptionism.models.labels`).
 
     Returns:
         The network on the CPU.
@@ -178,7 +178,7 @@ def get_model(
     >>> net.labels[281], net.min_size
     ('tabby', 17)
     """
-    return copy.deepcopy(shared_model(name, weights=weights, progress=progress, mean=mean, labels=labels))
+    return copy.deepcopy(shared_model(name, weights=weights, progress=progress, mean=mean, labels_file=labels_file))
 
 
 def _file_key(path: str | os.PathLike, argument: str) -> tuple[str, str]:
@@ -197,7 +197,7 @@ def shared_model(
     weights: WeightsArg = "default",
     progress: bool = False,
     mean: Sequence[float] | None = None,
-    labels: str | os.PathLike | None = None,
+    labels_file: str | os.PathLike | None = None,
 ) -> Network:
     """Like :func:`get_model`, but the process-wide instance itself: to run, never to change."""
     caffe = name.startswith(CAFFE_PREFIX)
@@ -213,7 +213,7 @@ def shared_model(
         weights_key: tuple[str, ...] = (weights or "random",)
     else:
         weights_key = ("file", _file_key(weights, "weights")[1])
-    labels_key = _file_key(labels, "labels_file") if labels is not None else None
+    labels_key = _file_key(labels_file, "labels_file") if labels_file is not None else None
     if caffe:
         prototxt = name.removeprefix(CAFFE_PREFIX)
         if not os.path.isfile(prototxt):
@@ -222,9 +222,9 @@ def shared_model(
             )
         bgr = _checked_mean(mean)
         key: tuple[object, ...] = (name, file_sha256(prototxt), weights_key, bgr, labels_key)
-        return shared_network(key, lambda: _load_caffe(name, prototxt, weights, bgr, labels))
+        return shared_network(key, lambda: _load_caffe(name, prototxt, weights, bgr, labels_file))
     key = (name, weights_key, labels_key)
-    return shared_network(key, lambda: _load(entry, weights, progress, labels))
+    return shared_network(key, lambda: _load(entry, weights, progress, labels_file))
 
 
 def _checked_mean(mean: Sequence[float] | None) -> tuple[float, float, float]:

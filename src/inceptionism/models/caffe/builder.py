@@ -42,7 +42,14 @@ SUPPORTED = (
 )
 """The layer types a network may have; any other is refused with its name."""
 IN_PLACE_STEPS = {"ReLU": "relu", "BatchNorm": "bn", "Scale": "scale", "Dropout": "dropout", "Softmax": "softmax"}
-_V1_NAMES = {name.upper(): name for name in SUPPORTED} | {"INNER_PRODUCT": "InnerProduct", "DATA": "Data"}
+_V1_NAMES = {name.upper(): name for name in SUPPORTED} | {
+    "INNER_PRODUCT": "InnerProduct",
+    "DATA": "Data",
+    "IMAGE_DATA": "ImageData",
+    "SOFTMAX_LOSS": "SoftmaxWithLoss",
+    "ACCURACY": "Accuracy",
+    "SILENCE": "Silence",
+}
 _SKIPPED = ("Data", "ImageData", "Silence", "Accuracy", "SoftmaxWithLoss")  # inputs and training-only layers
 BLOB_LIMIT = 4096
 """Layers one network may have (ResNet-152 has about 500)."""
