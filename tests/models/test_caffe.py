@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from caffe_files import net_file
 from click.testing import CliRunner
+from PIL import Image
 
 from inceptionism import dream
 from inceptionism.cli import cli
@@ -473,3 +474,44 @@ def test_offline_messages_do_not_leave_partial_files(tmp_path, monkeypatch):
     with pytest.raises(WeightsError, match=r"\(connection reset\); download googlenet_places365.caffemodel"):
         get_model("googlenet_places365")
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_the_cli_dreams_and_classifies_with_a_caffe_model_its_mean_and_labels(tmp_path):
+    from inceptionism.io.images import read_metadata
+
+    prototxt = tmp_path / "small.prototxt"
+    prototxt.write_text(PROTOTXT)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("cat\ndog\nfish\n")
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (40, 30), (90, 140, 200)).save(photo)
+    model = [
+        "--model",
+        f"caffe:{prototxt}",
+        "--weights",
+        "random",
+        "--mean",
+        "100,110,120",
+        "--labels-file",
+        str(labels),
+    ]
+    out = tmp_path / "dream.png"
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["dream", str(photo), "-o", str(out), *model, "--layer", "sum:1", "--octaves", "2", "--steps", "2", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    params = read_metadata(out)
+    assert (params["model"], params["mean"], params["labels_file"]) == (
+        f"caffe:{prototxt}",
+        [100.0, 110.0, 120.0],
+        str(labels),
+    )
+    again = runner.invoke(cli, ["dream", str(photo), "-o", str(tmp_path / "again.png"), "--from", str(out), "-q"])
+    assert again.exit_code == 0, again.output
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "again.png")), np.asarray(Image.open(out)))
+    top = runner.invoke(cli, ["classify", str(photo), *model, "--top", "3"])
+    assert top.exit_code == 0, top.output
+    assert sorted(line.split()[1] for line in top.stdout.splitlines()) == ["cat", "dog", "fish"]
+    wrong = runner.invoke(cli, ["classify", str(photo), *model[:-1], str(photo)])
+    assert (wrong.exit_code, wrong.stderr) == (2, f"Error: labels file {photo} is not UTF-8 text (--labels-file)\n")
