@@ -119,7 +119,7 @@ def test_bad_options_fail_before_anything_is_dreamed(tmp_path, photos, tiny_net,
 
 
 def test_no_photos_and_a_file_for_the_folder_are_refused(tmp_path, photos, tiny_net):
-    with pytest.raises(InvalidParameterError, match="^give at least one photo to dream$"):
+    with pytest.raises(InvalidParameterError, match=r"^give at least one photo to dream$"):
         batch([], tmp_path / "a", model=tiny_net)
     (tmp_path / "file").write_text("x")
     with pytest.raises(Exception, match="it is a file"):

@@ -23,7 +23,8 @@ FLAGS = {
     name: option.flag
     for name, option in (*OPTIONS.items(), *ZOOM_OPTIONS.items(), *VIDEO_OPTIONS.items(), *ATLAS_OPTIONS.items())
 }
-FLAGS.update(guide="--guide", mask="--mask", work_dir="--work-dir", restart="--restart", **{"from": "--from"})
+FLAGS.update(guide="--guide", mask="--mask", work_dir="--work-dir", restart="--restart", sweep="--sweep",
+             cluster="--cluster", **{"from": "--from"})  # fmt: skip
 """The flag of each library argument, named in error messages."""
 
 
