@@ -18,4 +18,4 @@ def test_the_same_tiles_on_the_cluster_as_here(cluster_client):
     for one, other in zip(here.tiles, there.tiles, strict=True):
         assert np.array_equal(np.asarray(one.image), np.asarray(other.image)), one.channel
         assert one.activation == other.activation
-    assert sorted(report.done for report in reports) == [2, 4, 5]  # one report per batch of channels
+    assert len(reports) == 3 and reports[-1].done == 5  # one report per batch of channels, as they finish
