@@ -76,7 +76,7 @@ class DaskExecutor:
         pending = iter(enumerate(tasks))
         index_of: dict[Any, int] = {}
         finished = as_completed()
-        ahead = 2 * self.workers + 1
+        ahead = self.workers + 1  # one waiting per worker: it never idles, and a video holds few segments
 
         def submit_next() -> bool:
             item = next(pending, None)
