@@ -12,8 +12,8 @@ once, as in a long render), then timed:
 
 The same batch in this process with one torch thread gives the cost of a dream (its PNG
 encoding included, timed apart too); the per-task overhead of the cluster (scheduling,
-sending the photo and the PNG back) is what local:1 spends beyond it, as a share of it. Absolute times vary between machines; compare the
-ratios, printed from one run.
+sending the photo and the PNG back) is what local:1 spends beyond it, as a share of it.
+Absolute times vary between machines; compare the ratios, printed from one run.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main() -> None:
                   f"video {rates[workers][1]:5.2f} frames/s ({video_seconds:5.1f} s)")  # fmt: skip
         print(f"local:2 / local:1: batch {rates[2][0] / rates[1][0]:.2f}x, video {rates[2][1] / rates[1][1]:.2f}x")
         overhead = 1 / rates[1][0] - alone
-        print(f"a dream here, one thread: {alone:.2f} s (its PNG encoding {encode * 1000:.0f} ms, {encode / alone:.1%}); "
+        print(f"a dream here, one thread: {alone:.2f} s (PNG encoding {encode * 1000:.0f} ms, {encode / alone:.1%}); "
               f"on local:1: {1 / rates[1][0]:.2f} s, so scheduling and transfer add {overhead * 1000:+.0f} ms a task "
               f"({overhead / alone:+.1%})")  # fmt: skip
 
