@@ -15,12 +15,14 @@ from inceptionism.models import get_model, list_models
 from inceptionism.objectives import Objective, as_objective
 from inceptionism.render import DreamResult, dream
 from inceptionism.render.atlas import AtlasResult, AtlasTile, atlas
+from inceptionism.render.batch import BatchResult, batch
 from inceptionism.render.video import VideoResult, video
 from inceptionism.render.zoom import ZoomResult, ZoomSettings, zoom
 
 __all__ = [
     "AtlasResult",
     "AtlasTile",
+    "BatchResult",
     "Cancelled",
     "DreamFrame",
     "DreamResult",
@@ -39,6 +41,7 @@ __all__ = [
     "__version__",
     "as_objective",
     "atlas",
+    "batch",
     "classify",
     "dream",
     "get_model",
