@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -83,12 +84,11 @@ def connect(spec: ClusterSpec) -> Iterator[Any]:
             argument="cluster",
         ) from None
     if spec.workers is not None:
-        with (
-            LocalCluster(
-                n_workers=spec.workers, threads_per_worker=1, processes=True, silence_logs=logging.CRITICAL
-            ) as local,
-            Client(local) as client,
-        ):
+        with warnings.catch_warnings():  # "port 8787 is in use": it takes another, and the notice names it
+            warnings.simplefilter("ignore", UserWarning)
+            local = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True,
+                                 silence_logs=logging.CRITICAL)  # fmt: skip
+        with local, Client(local) as client:
             yield client
         return
     try:
