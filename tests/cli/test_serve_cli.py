@@ -81,3 +81,21 @@ def test_bad_settings_and_a_busy_port_are_one_line(tmp_path, monkeypatch):
         "; give another --port or --host\n"
     )
     assert not (tmp_path / "d").exists()
+
+
+def test_a_bad_or_unreachable_cluster_is_one_line(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["serve", "--cluster", "nowhere", "--data-dir", str(tmp_path / "d")])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: INCEPTIONISM_CLUSTER: cluster must be local:N or a scheduler address like "
+        "tcp://10.0.0.5:8786, got 'nowhere'\n",
+    )
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    result = runner.invoke(cli, ["serve", "--cluster", "tcp://127.0.0.1:9", "--port", str(port),
+                                 "--data-dir", str(tmp_path / "d")])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: cannot reach the Dask scheduler at tcp://127.0.0.1:9 (")
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "d").exists()

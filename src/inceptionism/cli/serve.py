@@ -57,7 +57,7 @@ def serve_command(host: str | None, port: int | None, data_dir: Path | None, wor
         settings = ServerSettings(**{name: value for name, value in given.items() if value is not None})
     except ValidationError as error:
         problem = error.errors()[0]
-        fail(f"INCEPTIONISM_{str(problem['loc'][0]).upper()}: {problem['msg']}")
+        fail(f"INCEPTIONISM_{str(problem['loc'][0]).upper()}: {problem['msg'].removeprefix('Value error, ')}")
     _check_port_free(settings.host, settings.port)
     with contextlib.ExitStack() as stack:
         client = None
