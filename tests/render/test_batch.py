@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from conftest import DATA
-from inceptionism.errors import ImageError, InvalidParameterError
+from inceptionism.errors import ImageError, InvalidParameterError, OutputError
 from inceptionism.io.images import read_metadata
 from inceptionism.render.batch import batch
 from inceptionism.render.frames import RenderStopped
@@ -86,11 +86,45 @@ def test_other_settings_dream_again(tmp_path, photos, tiny_net):
 
 def test_a_stopped_batch_keeps_what_it_finished(tmp_path, photos, tiny_net):
     seen = []
-    with pytest.raises(RenderStopped, match="stopped after frame 1 of 3"):
-        batch(photos, tmp_path / "a", model=tiny_net, seed=5, callback=lambda done: seen.append(done) or True, **FAST)
+    with pytest.raises(RenderStopped, match=r"^stopped after dream 1 of 3; run the same again to resume from there$"):
+        batch(photos, tmp_path / "a", model=tiny_net, callback=lambda done: seen.append(done) or True, **FAST)
     assert len(seen) == 1 and len(list((tmp_path / "a").glob("*.png"))) == 1
-    result = batch(photos, tmp_path / "a", model=tiny_net, seed=5, **FAST)
+    result = batch(photos, tmp_path / "a", model=tiny_net, **FAST)  # no seed given: the one drawn is kept
     assert (result.dreamed, result.reused) == (2, 1)
+    assert json.loads((tmp_path / "a" / "index.json").read_text())["seed"] == result.seed
+
+
+def test_names_that_would_collide_get_numbers(tmp_path, sample, tiny_net):
+    folder = tmp_path / "in"
+    (folder / "a").mkdir(parents=True)
+    (folder / "b").mkdir()
+    paths = [folder / "a" / "x.png", folder / "b" / "x.png", folder / "x-2.png", folder / "my photo.png",
+             folder / "my_photo.png", folder / "MY_PHOTO.png"]  # fmt: skip
+    for path in paths:
+        Image.open(sample).save(path)
+    result = batch(paths, tmp_path / "out", model=tiny_net, seed=1, **FAST)
+    assert [item.output.name for item in result.items] == [
+        "x-dream.png",
+        "x-2-dream.png",
+        "x-2-2-dream.png",
+        "my_photo-dream.png",
+        "my_photo-2-dream.png",
+        "MY_PHOTO-3-dream.png",
+    ]
+    assert len(list((tmp_path / "out").glob("*.png"))) == 6
+
+
+def test_another_guide_or_mask_dreams_again(tmp_path, photos, tiny_net, sample):
+    batch(photos[:1], tmp_path / "a", model=tiny_net, seed=5, layers=["conv2"], **FAST)
+    again = batch(photos[:1], tmp_path / "a", model=tiny_net, seed=5, layers=["conv2"], mask=sample, **FAST)
+    assert again.dreamed == 1
+    assert batch(photos[:1], tmp_path / "a", model=tiny_net, seed=5, layers=["conv2"], mask=sample, **FAST).dreamed == 0
+
+
+def test_the_sheet_is_checked_before_anything_is_dreamed(tmp_path, photos, tiny_net):
+    with pytest.raises(OutputError, match=r"unknown image extension '\.txt'"):
+        batch(photos, tmp_path / "a", model=tiny_net, sheet=tmp_path / "sheet.txt", **FAST)
+    assert not (tmp_path / "a").exists()
 
 
 def test_a_bad_photo_fails_with_its_own_line(tmp_path, photos, tiny_net):

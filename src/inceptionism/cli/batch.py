@@ -56,11 +56,13 @@ def batch_command(
     """
     show_notices(quiet)
     settings = dream_settings(from_image, options, guide=guide, mask=mask)
+    net = None
     if cluster is None:  # in this process: load (or download) the network here, with a bar
-        shared_model(settings.model, weights=settings.weights, progress=not quiet)
+        net = shared_model(settings.model, weights=settings.weights, progress=not quiet, mean=settings.mean,
+                           labels_file=settings.labels_file)  # fmt: skip
     result = run_render(
         lambda callback: batch(
-            inputs, output, settings=settings, sweep=list(sweep), guide=guide, mask=mask, sheet=sheet,
+            inputs, output, settings=settings, model=net, sweep=list(sweep), guide=guide, mask=mask, sheet=sheet,
             cluster=cluster, threads=threads, restart=restart, callback=callback,
         ),
         kept=output, total=None, quiet=quiet, unit="dream",

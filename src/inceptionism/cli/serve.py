@@ -60,14 +60,15 @@ def serve_command(host: str | None, port: int | None, data_dir: Path | None, wor
         fail(f"INCEPTIONISM_{str(problem['loc'][0]).upper()}: {problem['msg'].removeprefix('Value error, ')}")
     _check_port_free(settings.host, settings.port)
     with contextlib.ExitStack() as stack:
-        client = None
+        client, threads = None, None
         if settings.cluster is not None:
-            client = stack.enter_context(connect(parse_cluster(settings.cluster)))
+            spec = parse_cluster(settings.cluster)
+            client, threads = stack.enter_context(connect(spec)), spec.threads
             if "workers" not in settings.model_fields_set:
                 size = len(client.scheduler_info(n_workers=-1).get("workers", {}))
                 settings = settings.model_copy(update={"workers": max(1, min(16, size))})
         try:
-            app = create_app(settings, cluster=client)
+            app = create_app(settings, cluster=client, cluster_threads=threads)
         except OSError as error:
             fail(f"cannot use the data directory {settings.data_dir}: {error.strerror or error}")
         token = app.state.studio.token

@@ -15,6 +15,7 @@ from inceptionism.errors import InceptionismError
 
 LOCAL_WORKERS_LIMIT = 64
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before giving up
+WORKER_PRELOAD = "inceptionism.distributed.worker"  # its dask_setup: workers ignore the terminal's Ctrl-C
 _LOCAL = re.compile(r"local:(\d+)")
 _ADDRESS = re.compile(r"(?:(tcp|tls|ucx|inproc|ws|wss)://)?[\w.\-\[\]:]+:\d{1,5}")
 
@@ -87,7 +88,7 @@ def connect(spec: ClusterSpec) -> Iterator[Any]:
         with warnings.catch_warnings():  # "port 8787 is in use": it takes another, and the notice names it
             warnings.simplefilter("ignore", UserWarning)
             local = LocalCluster(n_workers=spec.workers, threads_per_worker=1, processes=True,
-                                 silence_logs=logging.CRITICAL)  # fmt: skip
+                                 silence_logs=logging.CRITICAL, preload=[WORKER_PRELOAD])  # fmt: skip
         with local, Client(local) as client:
             yield client
         return

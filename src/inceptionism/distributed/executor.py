@@ -2,8 +2,8 @@
 
 Both executors take a module-level task function and an iterable of argument tuples, and
 yield ``(index, result)`` pairs. :class:`InProcess` runs them one after the other here;
-:class:`DaskExecutor` keeps a few more tasks submitted than there are workers (so a long
-render is never all in memory at once), yields them in the order they finish, and on the
+:class:`DaskExecutor` keeps twice as many tasks submitted as there are workers (so none idles,
+and a long render is never all in memory at once), yields them in the order they finish, and on the
 first failure cancels the rest and raises that task's own error: the engine's one-line
 message, not a remote traceback.
 """
@@ -20,14 +20,20 @@ from inceptionism.distributed.worker import run_task, torch_threads
 
 logger = logging.getLogger(__name__)
 TaskFunction = Callable[..., Any]
+LARGE_TASK = "256MB"
+"""A task this large is expected (a segment's frames as PNG): Dask warns from 10 MB by default."""
 
 
 class Executor(Protocol):
     """What renders run their tasks on."""
 
-    workers: int
     dashboard: str | None
     threads: int | None
+
+    @property
+    def workers(self) -> int:
+        """How many tasks can run at once."""
+        ...
 
     def run(self, function: TaskFunction, tasks: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
         """``(index, function(*tasks[index]))`` for every task, in the order they finish."""
@@ -41,8 +47,12 @@ class InProcess:
         threads: torch threads while a task runs (``None``: as they are).
     """
 
-    workers = 1
     dashboard = None
+
+    @property
+    def workers(self) -> int:
+        """One task at a time."""
+        return 1
 
     def __init__(self, threads: int | None = None) -> None:
         self.threads = threads
@@ -66,36 +76,40 @@ class DaskExecutor:
     def __init__(self, client: Any, threads: int | None = None) -> None:
         self.client = client
         self.threads = threads
-        self.workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
         self.dashboard = getattr(client, "dashboard_link", None)
 
+    @property
+    def workers(self) -> int:
+        """Workers connected now (a cluster that is scaling up gains them during a render)."""
+        return max(1, len(self.client.nthreads()))
+
     def run(self, function: TaskFunction, tasks: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
-        """Tasks submitted a few ahead of the workers, yielded as they finish."""
+        """Tasks submitted as workers can take them (one waiting for each), yielded as they finish."""
+        import dask
         from distributed import as_completed
 
         pending = iter(enumerate(tasks))
         index_of: dict[Any, int] = {}
         finished = as_completed()
-        ahead = self.workers + 1  # one waiting per worker: it never idles, and a video holds few segments
 
-        def submit_next() -> bool:
-            item = next(pending, None)
-            if item is None:
-                return False
-            index, arguments = item
-            future = self.client.submit(run_task, function, self.threads, *arguments, pure=False, retries=0)
-            index_of[future] = index
-            finished.add(future)
-            return True
+        def submit_more() -> None:
+            room = 2 * self.workers
+            while len(index_of) < room:
+                item = next(pending, None)
+                if item is None:
+                    return
+                index, arguments = item
+                with dask.config.set({"distributed.admin.large-graph-warning-threshold": LARGE_TASK}):
+                    future = self.client.submit(run_task, function, self.threads, *arguments, pure=False, retries=0)
+                index_of[future] = index
+                finished.add(future)
 
-        for _ in range(ahead):
-            if not submit_next():
-                break
         try:
+            submit_more()
             for future in finished:
                 result = _result(future)
                 index = index_of.pop(future)
-                submit_next()
+                submit_more()
                 yield index, result
         finally:
             for future in list(index_of):
@@ -103,13 +117,22 @@ class DaskExecutor:
 
 
 def _result(future: Any) -> Any:
-    """The task's result; a worker lost too often becomes one line, a task's own error stays itself."""
+    """The task's result; a lost worker or cluster becomes one line, a task's own error stays itself."""
     from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
 
     try:
         return future.result()
     except KilledWorker as error:
-        raise ClusterError(f"the workers running a task died too many times ({error}); see the workers' logs") from None
+        raise ClusterError(
+            f"the workers running a task died too many times ({error}); see the workers' logs; "
+            "the finished work is kept: run the same again to resume"
+        ) from None
+    except (FutureCancelledError, OSError, TimeoutError) as error:  # the scheduler went away (CommClosedError...)
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ClusterError(
+            f"lost the cluster during the render ({reason}); the finished work is kept: run the same again to resume"
+        ) from None
 
 
 @contextlib.contextmanager

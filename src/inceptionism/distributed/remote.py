@@ -1,8 +1,9 @@
-"""Progress, previews and stopping for a task that runs on a Dask worker.
+"""One task on a Dask worker, watched from here: its progress and previews, and stopping it.
 
-The task reports through Dask's event log (a topic per task) and looks, at the same
-pace, whether a Dask ``Event`` asks it to stop; the client subscribes to the topic. Both
-are throttled, so a task of a thousand steps sends a few reports a second, not a thousand.
+The task keeps its latest report in a Dask ``Variable`` (only the latest: a long dream does
+not pile up reports on the scheduler) and looks, at the same pace, whether a Dask ``Event``
+asks it to stop. :func:`run_watched` submits it, hands each new report to a callback,
+sets the event when asked, and removes both when the task ends.
 """
 
 from __future__ import annotations
@@ -11,22 +12,24 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from inceptionism.distributed.worker import run_task
 from inceptionism.engine.progress import Progress
 
 Report = dict[str, Any]
 REPORT_INTERVAL = 0.25  # seconds between two reports (and two looks at the stop flag)
+WATCH_INTERVAL = 0.1  # seconds between two looks at the task from here
 
 
-def stop_name(topic: str) -> str:
-    """The name of the Dask ``Event`` that asks the task reporting on ``topic`` to stop."""
-    return f"{topic}-stop"
+def _names(topic: str) -> tuple[str, str]:
+    """The Dask ``Variable`` holding the latest report and the ``Event`` asking to stop, for ``topic``."""
+    return f"{topic}-report", f"{topic}-stop"
 
 
 class TaskReporter:
-    """The progress callback of a task on a worker: reports on ``topic``, returns ``True`` once asked to stop.
+    """The progress callback of a task on a worker: reports for ``topic``, returns ``True`` once asked to stop.
 
     Args:
-        topic: the event-log topic the client listens to.
+        topic: the name :func:`run_watched` gave the task.
         preview: makes a preview (bytes) of a step's pixels, or ``None`` for no previews.
         interval: seconds between two reports.
     """
@@ -34,13 +37,14 @@ class TaskReporter:
     def __init__(
         self, topic: str, preview: Callable[[Any], bytes] | None = None, interval: float = REPORT_INTERVAL
     ) -> None:
-        from distributed import Event, get_worker
+        from distributed import Event, Variable
 
-        self.topic, self.preview, self.interval = topic, preview, interval
-        self._worker = get_worker()
-        self._stop = Event(stop_name(topic))
+        report, stop = _names(topic)
+        self.preview, self.interval = preview, interval
+        self._report, self._stop = Variable(report), Event(stop)
         self._last = 0.0
         self._stopped = False
+        self._count = 0
 
     def __call__(self, progress: Progress) -> bool:
         """Report ``progress`` (at most every ``interval`` seconds, and the last step); whether to stop."""
@@ -48,35 +52,50 @@ class TaskReporter:
         if moment - self._last < self.interval and progress.done < progress.total:
             return self._stopped
         self._last = moment
-        report: Report = {"done": progress.done, "total": progress.total}
+        self._count += 1
+        report: Report = {"count": self._count, "done": progress.done, "total": progress.total}
         if self.preview is not None and progress.pixels is not None:
             report["preview"] = self.preview(progress.pixels)
-        self._worker.log_event(self.topic, report)
+        self._report.set(report)
         self._stopped = self._stopped or self._stop.is_set()
         return self._stopped
 
 
-class TaskWatch:
-    """The client's side: ``on_report`` is called with every report of ``topic``; :meth:`stop` asks the task to stop.
+def run_watched(
+    client: Any,
+    function: Callable[..., Any],
+    arguments: tuple[Any, ...],
+    *,
+    topic: str,
+    threads: int | None,
+    on_report: Callable[[Report], None],
+    stop: Callable[[], bool],
+) -> Any:
+    """``function(*arguments, topic)`` on a worker; each new report to ``on_report``, ``stop()`` asked meanwhile.
 
-    Use as a context manager: the subscription ends with it.
+    ``function`` must report through a :class:`TaskReporter` of ``topic``. Returns its result,
+    or raises its error (an ``InceptionismError`` stays itself, ``Cancelled`` when stopped).
     """
+    from distributed import Event, Variable
 
-    def __init__(self, client: Any, topic: str, on_report: Callable[[Report], None]) -> None:
-        self.client, self.topic, self.on_report = client, topic, on_report
-
-    def __enter__(self) -> TaskWatch:
-        self.client.subscribe_topic(self.topic, self._received)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.unsubscribe_topic(self.topic)
-
-    def _received(self, event: tuple[float, Report]) -> None:
-        self.on_report(event[1])
-
-    def stop(self) -> None:
-        """Ask the task to stop after its current step."""
-        from distributed import Event
-
-        Event(stop_name(self.topic), client=self.client).set()
+    report_name, stop_name = _names(topic)
+    variable, event = Variable(report_name, client=client), Event(stop_name, client=client)
+    future = client.submit(run_task, function, threads, *arguments, topic, pure=False)
+    seen = 0
+    try:
+        while not future.done():
+            if stop():
+                event.set()
+            try:
+                latest = variable.get(timeout=0)
+            except TimeoutError:
+                latest = None
+            if latest and latest["count"] > seen:
+                seen = latest["count"]
+                on_report(latest)
+            time.sleep(WATCH_INTERVAL)
+        return future.result()
+    finally:
+        future.cancel()
+        variable.delete()
+        event.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import signal
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -26,6 +27,19 @@ from inceptionism.models.network import Network
 DREAMERS_KEPT = 4
 _lock = threading.Lock()
 _dreamers: OrderedDict[tuple[str, str, str, int], Dreamer] = OrderedDict()
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook: a worker process ignores Ctrl-C.
+
+    A ``local:N`` cluster's workers share the terminal's process group, so the Ctrl-C meant for
+    the command (stop after the current frame) would kill them mid-task; the command stops them
+    itself. Give it to remote workers too with ``dask worker ADDRESS --preload
+    inceptionism.distributed.worker``.
+    """
+    del worker
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager

@@ -326,7 +326,8 @@ def atlas(
                 drawn_tiles = _draw(fast, net, layer, group, values, run_precision, step)
                 done = _keep(group, drawn_tiles, found, store if cache_tiles else None, done)
     else:
-        tasks = ((net.name, net.weights, layer, group, values, run_precision, plan.device.type) for group in groups)
+        # The device and precision asked for, resolved on each worker (a CPU client may have GPU workers).
+        tasks = ((net.name, net.weights, layer, group, values, precision, device) for group in groups)
         with open_executor(cluster, threads=threads) as executor:
             for position, encoded in executor.run(draw_tiles, tasks):
                 drawn_tiles = [
@@ -360,10 +361,15 @@ def _keep(
 def draw_tiles(
     model: str, weights: str, layer: str, group: list[int], values: dict[str, Any], precision: str, device: str
 ) -> list[tuple[bytes, float]]:
-    """The task of one batch of channels, run on a worker: each tile as PNG bytes with its activation."""
+    """The task of one batch of channels, run on a worker: each tile as PNG bytes with its activation.
+
+    ``device`` and ``precision`` as asked (``auto``...), resolved on the worker.
+    """
     net = shared_model(model, weights=None if weights == "random" else weights)
-    fast = cache.inference_copy(net, resolve_device(device), dtype=autocast_dtype(precision))
-    drawn_tiles = _draw(fast, net, layer, group, values, precision, lambda _: False)
+    run_device = resolve_device(device)
+    run_precision = resolve_precision(precision, run_device)
+    fast = cache.inference_copy(net, run_device, dtype=autocast_dtype(run_precision))
+    drawn_tiles = _draw(fast, net, layer, group, values, run_precision, lambda _: False)
     return [(encode_image(image, "PNG"), activation) for image, activation in drawn_tiles]
 
 

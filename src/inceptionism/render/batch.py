@@ -32,18 +32,28 @@ from inceptionism.distributed.worker import prepared_dreamer
 from inceptionism.engine.options import SEED_LIMIT
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError, OutputError
-from inceptionism.io.files import atomic_writer
-from inceptionism.io.images import ImageInput, decode_image, encode_image, image_bytes, preview_jpeg, read_metadata
+from inceptionism.io.files import atomic_writer, check_writable
+from inceptionism.io.images import (
+    ImageInput,
+    decode_image,
+    encode_image,
+    image_bytes,
+    output_format,
+    preview_jpeg,
+    read_metadata,
+    save_image,
+)
 from inceptionism.models.network import Network
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.sheet import contact_sheet
-from inceptionism.render.still import compose_settings, dream_with
+from inceptionism.render.still import compose_settings, dream_with, name_of
 from inceptionism.render.sweep import combinations, label, parse_sweep, shown_values
 
 PHOTOS_LIMIT = 10_000
 ITEMS_LIMIT = 10_000
 PHOTO_BYTES_LIMIT = 256 * 2**20
 SHEET_TILE = 256
+SHEET_LIMIT = 1024  # tiles of a contact sheet: 1024 x 256^2 px is 200 MB in memory
 INDEX_JSON, INDEX_CSV = "index.json", "index.csv"
 SweepArg = dict[str, Sequence[Any]] | Sequence[str] | None
 """``{"layers": ["fire3", "fire5"]}``, ``["layer=fire3,fire5"]`` (the command line's form) or ``None``."""
@@ -140,27 +150,36 @@ def batch(
         raise OutputError(f"cannot write the batch to {directory}: it is a file", argument="output")
     seed = base.seed if base.seed is not None else _resumed_seed(directory, restart)
     items = plan_batch(inputs, directory, settings=base.replace(seed=seed), grid=grid)
+    sheet_path = None if sheet is None else _checked_sheet(Path(sheet), len(items))
     guide_data, mask_data = (None if value is None else image_bytes(value) for value in (guide, mask))
-    finished = set() if restart else {index for index, item in enumerate(items) if _is_finished(item)}
+    names = (name_of(guide), name_of(mask))
+    finished = set() if restart else {index for index, item in enumerate(items) if _is_finished(item, names)}
     todo = [index for index in range(len(items)) if index not in finished]
-    names = (_name(guide), _name(mask))
-    for index in sorted(finished):
-        report_frame(callback, FrameDone(index, len(items), resumed=True), last=False)
     params: dict[int, dict[str, Any]] = {}
+    count = 0
+
+    def report(resumed: bool) -> None:  # items finish in any order: reports count them
+        nonlocal count
+        count += 1
+        report_frame(callback, FrameDone(count - 1, len(items), resumed=resumed), last=count == len(items),
+                     what="dream")  # fmt: skip
+
     with open_executor(cluster, threads=threads) as executor:
         _make_dir(directory)  # once the cluster is there: nothing is made for a render that cannot run
+        _write_index(directory, items, grid, seed, params)  # the seed is kept before anything is dreamed
+        for _ in finished:
+            report(resumed=True)
         local = (None, net) if net is not None and isinstance(executor, InProcess) else ()
         tasks = ((items[i].settings, _photo_bytes(items[i].photo), items[i].photo.name, guide_data, mask_data, names,
                   *local) for i in todo)  # fmt: skip
-        for count, (position, (encoded, recorded)) in enumerate(executor.run(dream_item, tasks), start=1):
+        for position, (encoded, recorded) in executor.run(dream_item, tasks):
             item = items[todo[position]]
             with atomic_writer(item.output) as handle:
                 handle.write(encoded)
             params[todo[position]] = recorded
-            done = FrameDone(todo[position], len(items), resumed=False)
-            report_frame(callback, done, last=count == len(todo))
+            report(resumed=False)
     index = _write_index(directory, items, grid, seed, params)
-    written = _write_sheet(Path(sheet), items, grid) if sheet is not None else None
+    written = _write_sheet(sheet_path, items, grid) if sheet_path is not None else None
     return BatchResult(items, index, written, dreamed=len(todo), reused=len(finished), seed=seed)
 
 
@@ -182,9 +201,9 @@ def plan_batch(
     for photo in photos:
         if not photo.is_file():
             raise ImageError(f"input not found: {photo}", argument="input")
-    stems = _unique_stems(photos)
+    taken: set[str] = set()
     items = []
-    for row, (photo, stem) in enumerate(zip(photos, stems, strict=True)):
+    for row, photo in enumerate(photos):
         seed = (settings.seed + row) % SEED_LIMIT  # type: ignore[operator]
         for values in grid:
             try:
@@ -192,9 +211,19 @@ def plan_batch(
             except InceptionismError as error:
                 raise InvalidParameterError(f"the sweep's {label(values)}: {error}", argument="sweep") from None
             suffix = "-".join(f"{key}={value}" for key, value in shown_values(values).items()) or "dream"
-            output = output_dir / f"{_safe(f'{stem}-{suffix}')}.png"
+            output = output_dir / _unique_name(photo.stem, suffix, taken)
             items.append(BatchItem(photo, row, values, chosen.replace(seed=seed), output))
     return items
+
+
+def _unique_name(stem: str, suffix: str, taken: set[str]) -> str:
+    """``STEM-SUFFIX.png`` made safe, with ``-2``, ``-3``... after the stem if that name (in any case) is taken."""
+    for number in range(1, ITEMS_LIMIT + 2):
+        name = _safe(f"{stem}{'' if number == 1 else f'-{number}'}-{suffix}")[:200] + ".png"
+        if name.casefold() not in taken:
+            taken.add(name.casefold())
+            return name
+    raise AssertionError("unreachable: there are fewer items than numbers tried")
 
 
 def dream_item(
@@ -216,7 +245,7 @@ def dream_item(
         guide: the guide's encoded image, if any.
         mask: the mask's encoded image, if any.
         names: the guide's and the mask's file names, recorded.
-        topic: on a worker, report progress and previews on this event-log topic and stop
+        topic: on a worker, report progress and previews under this name and stop
             when asked (see :mod:`inceptionism.distributed.remote`).
         model: a network to use instead of loading the settings' (in this process only).
     """
@@ -242,16 +271,7 @@ def _grid(sweep: SweepArg) -> list[dict[str, Any]]:
 
 def _safe(name: str) -> str:
     """A file name from ``name``: anything but letters, digits, ``.=+-`` becomes ``_``."""
-    return re.sub(r"[^\w.=+-]", "_", name)[:200]
-
-
-def _unique_stems(photos: list[Path]) -> list[str]:
-    counts: dict[str, int] = {}
-    stems = []
-    for photo in photos:
-        counts[photo.stem] = counts.get(photo.stem, 0) + 1
-        stems.append(photo.stem if counts[photo.stem] == 1 else f"{photo.stem}-{counts[photo.stem]}")
-    return stems
+    return re.sub(r"[^\w.=+-]", "_", name)
 
 
 def _make_dir(directory: Path) -> None:
@@ -273,13 +293,15 @@ def _resumed_seed(directory: Path, restart: bool) -> int:
     return secrets.randbelow(2**31)
 
 
-def _is_finished(item: BatchItem) -> bool:
-    """Whether ``item.output`` holds this item's dream already (its recorded settings and input match)."""
+def _is_finished(item: BatchItem, names: tuple[str | None, str | None]) -> bool:
+    """Whether ``item.output`` holds this item's dream already (its settings, input, guide and mask match)."""
     if not item.output.is_file():
         return False
     try:
         params = read_metadata(item.output)
         if params is None or params.get("input") != item.photo.name:
+            return False
+        if (params.get("guide"), params.get("mask")) != names:
             return False
         recorded = DreamSettings.from_dict(params)
     except InceptionismError:
@@ -296,18 +318,14 @@ def _photo_bytes(photo: Path) -> bytes:
     return photo.read_bytes()
 
 
-def _name(value: ImageInput | None) -> str | None:
-    if value is None:
-        return None
-    return Path(value).name if isinstance(value, (str, Path)) else "(in memory)"
-
-
 def _write_index(
     directory: Path, items: list[BatchItem], grid: list[dict[str, Any]], seed: int, params: dict[int, dict[str, Any]]
 ) -> Path:
     swept = list(shown_values(grid[0]))
     rows = []
     for index, item in enumerate(items):
+        if index not in params and not item.output.is_file():
+            continue  # not dreamed yet
         recorded = params.get(index) or read_metadata(item.output) or {}
         rows.append({
             "file": item.output.name,
@@ -321,7 +339,7 @@ def _write_index(
     with atomic_writer(path) as handle:
         handle.write(json.dumps(document, indent=1, sort_keys=True).encode())
     text = io.StringIO()
-    columns = [key for key in rows[0] if key != "params"]
+    columns = ["file", "input", "seed", *swept]
     writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
@@ -330,9 +348,16 @@ def _write_index(
     return path
 
 
-def _write_sheet(path: Path, items: list[BatchItem], grid: list[dict[str, Any]]) -> Path:
-    from inceptionism.io.images import save_image
+def _checked_sheet(path: Path, count: int) -> Path:
+    """The contact sheet's path, checked before anything is dreamed: a known format, writable, not too many tiles."""
+    if count > SHEET_LIMIT:
+        raise InvalidParameterError(f"a contact sheet shows at most {SHEET_LIMIT} dreams, the batch makes {count}; "
+                                    "leave out --sheet or dream fewer", argument="sheet")  # fmt: skip
+    output_format(path)
+    return check_writable(path)
 
+
+def _write_sheet(path: Path, items: list[BatchItem], grid: list[dict[str, Any]]) -> Path:
     tiles, labels = [], []
     for item in items:
         with Image.open(item.output) as image:

@@ -31,9 +31,12 @@ class RenderStopped(Cancelled):
     """A frame callback stopped the render; the finished frames are kept for a resume."""
 
 
-def report_frame(callback: FrameCallback | None, done: FrameDone, *, last: bool) -> None:
-    """Give ``done`` to ``callback``; raise :class:`RenderStopped` if it asks to stop before the end."""
+def report_frame(callback: FrameCallback | None, done: FrameDone, *, last: bool, what: str = "frame") -> None:
+    """Give ``done`` to ``callback``; raise :class:`RenderStopped` if it asks to stop before the end.
+
+    ``what``: what the render makes, for the message (``"dream"`` for a batch).
+    """
     if callback is not None and callback(done) is True and not last:
         raise RenderStopped(
-            f"stopped after frame {done.index + 1} of {done.frames}; run the same again to resume from there"
+            f"stopped after {what} {done.index + 1} of {done.frames}; run the same again to resume from there"
         )

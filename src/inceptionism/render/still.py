@@ -175,8 +175,8 @@ def _record(
         "version": __version__,
         "input": os.path.basename(source.name) if source.name and settings.noise is None else None,
         "size": [width, height],
-        "guide": _name_of(guide),
-        "mask": _name_of(mask),
+        "guide": name_of(guide),
+        "mask": name_of(mask),
         "objective": None if objective is None else str(objective),
         "run": {
             "device": dreamer.device.type,
@@ -188,7 +188,8 @@ def _record(
     return {**settings.to_dict(), **{key: value for key, value in extra.items() if value is not None}}
 
 
-def _name_of(value: ImageInput | None) -> str | None:
+def name_of(value: ImageInput | None) -> str | None:
+    """How a guide or mask is recorded: its file name, ``(in memory)`` for an image object, or ``None``."""
     if value is None:
         return None
     return os.path.basename(os.fspath(value)) if isinstance(value, (str, os.PathLike)) else "(in memory)"

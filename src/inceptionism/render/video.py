@@ -51,8 +51,8 @@ VIDEO_OPTIONS: dict[str, Option] = {
         Option("segments", None, "Cut the clip into segments of this many seconds (up to 60), each with its own "
                "flow chain, dreamed in parallel on a cluster; 0: one chain.", optional(float_between(0.0, 60.0)),
                shown_default=f"0, or {DEFAULT_SEGMENT:g} on a cluster", metavar="SECONDS", kind=float),
-        Option("overlap", 8, "Frames each segment starts early, dreamed and thrown away so the seam "
-               "does not show (0..120).", int_between(0, 120), metavar="FRAMES", kind=int),
+        Option("overlap", 8, "Frames each segment starts early; the output fades into it over them, so the "
+               "seam does not show (0..120).", int_between(0, 120), metavar="FRAMES", kind=int),
     )
 }  # fmt: skip
 """The video's own options; the dream options apply to every frame."""
@@ -111,13 +111,15 @@ def video(
             chain (``0``: one chain; default 0, or 4 on a cluster, or what the render being
             resumed used). The cuts are part of the render: the same segments give the same
             frames in this process and on any cluster.
-        overlap: frames each segment starts early, dreamed and thrown away (0..120).
+        overlap: frames each segment starts early; the output fades from the segment before
+            into it over them (0..120).
         cluster: ``None`` (here), ``"local:N"``, a scheduler address or a Dask ``Client``:
             the segments are dreamed in parallel there.
         threads: torch threads per frame (see :func:`~inceptionism.distributed.open_executor`).
         callback: called after every frame with a :class:`~inceptionism.render.frames.FrameDone`;
             ``True`` stops after it.
-        progress: called after every step of every frame.
+        progress: called after every step of every frame (in this process; on a cluster,
+            a stop asked by ``callback`` waits for the segments running there).
         **options: dream options (``octaves``, ``steps``, ``layers``, ``seed``...).
     """
     check_names(options, "video()")
@@ -171,8 +173,7 @@ def video(
         guide_data, mask_data = (None if value is None else image_bytes(value) for value in (guide, mask))
         task = SegmentTask(settings, values["blend"], flow, guide_data, mask_data, 0, ())
         with open_executor(cluster, threads=threads) as executor:
-            local = net if isinstance(executor, InProcess) else None
-            timestamps, first_time = _render_segments(store, cut, clip, task, executor, local, callback)
+            timestamps, first_time = _render_segments(store, cut, clip, task, executor, net, callback, progress)
     written = write_video(
         output,
         ((np.asarray(store.load(index)), pts) for index, pts in enumerate(timestamps)),
@@ -252,15 +253,21 @@ def _render_segments(
     executor: Executor,
     model: Network | None,
     callback: FrameCallback | None,
+    progress: ProgressCallback | None,
 ) -> tuple[list[int], float]:
     """Dream the segments not yet kept in ``store`` on ``executor``; every frame's pts and the first one's time."""
     timestamps: list[int] = []
     times: list[float] = []
     seams = SeamStore(store, cut)
+    local = isinstance(executor, InProcess)  # here, the network object and the step callback are given
     roles_of: dict[int, list[tuple[int, str]]] = {}
 
-    def report(index: int, resumed: bool) -> None:
-        report_frame(callback, FrameDone(index, max(clip.info.frames, index + 1), resumed=resumed), last=False)
+    reported: set[int] = set()
+
+    def report(index: int, resumed: bool) -> None:  # each frame once, when it is final
+        if index not in reported and store.path(index).is_file():
+            reported.add(index)
+            report_frame(callback, FrameDone(index, max(clip.info.frames, index + 1), resumed=resumed), last=False)
 
     def tasks() -> Iterator[tuple[Any, ...]]:
         recent: deque[bytes] = deque(maxlen=cut.overlap or 1)
@@ -285,7 +292,7 @@ def _render_segments(
             return
         roles_of[first] = roles
         one = dataclasses.replace(task, first=first, pictures=(*lead, *current))
-        yield (one, model) if model is not None else (one,)
+        yield (one, model, progress) if local else (one,)
 
     for _, (first, dreamed) in executor.run(dream_segment, tasks()):
         for index in seams.keep(roles_of.pop(first), dreamed):

@@ -36,20 +36,25 @@ MULTIPART_SLACK = 2**20  # the form fields and boundaries beside the largest upl
 
 
 def create_app(
-    settings: ServerSettings | None = None, *, catalog: ModelCatalog | None = None, cluster: Any = None
+    settings: ServerSettings | None = None,
+    *,
+    catalog: ModelCatalog | None = None,
+    cluster: Any = None,
+    cluster_threads: int | None = None,
 ) -> FastAPI:
     """The studio app for ``settings`` (the defaults and ``INCEPTIONISM_*`` variables if ``None``).
 
     Its workers start with the app (``uvicorn.run(app)``, or a ``TestClient`` used as a
     context manager) and stop with it. ``cluster``: a connected ``dask.distributed.Client``
-    the jobs' work is handed to (``inceptionism serve --cluster`` connects it).
+    the jobs' work is handed to (``inceptionism serve --cluster`` connects it), each task with
+    ``cluster_threads`` torch threads (``None``: the workers' own).
     """
     settings = settings or ServerSettings()
     studio = Studio.create(settings, catalog)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        studio.pool.cluster = cluster
+        studio.pool.cluster, studio.pool.cluster_threads = cluster, cluster_threads
         studio.pool.start()
         yield
         studio.pool.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,7 @@ from typing import Any
 from PIL import Image
 
 from inceptionism.classify import classify
-from inceptionism.distributed.remote import TaskWatch
-from inceptionism.distributed.worker import run_task
+from inceptionism.distributed.remote import run_watched
 from inceptionism.engine.progress import Progress
 from inceptionism.io.images import save_image
 from inceptionism.models.network import Network
@@ -35,7 +33,6 @@ from inceptionism.web.live import LiveBoard, LiveJob
 from inceptionism.web.store import Job
 
 TOP_LABELS = 5
-WATCH_INTERVAL = 0.1  # seconds between two looks at a task on the cluster (done? asked to stop?)
 MEDIA_TYPES = {".png": "image/png", ".mp4": "video/mp4", ".gif": "image/gif", ".webp": "image/webp"}
 
 
@@ -60,6 +57,7 @@ class JobRun:
         live: this job's live state.
         stop: asked after every step; true cancels the job (the engine raises ``Cancelled``).
         cluster: a ``dask.distributed.Client`` to run the job's tasks on, or ``None`` (here).
+        threads: torch threads of each task on the cluster (``None``: the workers' own).
     """
 
     def __init__(
@@ -71,9 +69,10 @@ class JobRun:
         live: LiveJob,
         stop: Callable[[], bool],
         cluster: Any = None,
+        threads: int | None = None,
     ) -> None:
         self.job, self.folder, self.net, self.board, self.live, self.stop = job, folder, net, board, live, stop
-        self.cluster = cluster
+        self.cluster, self.threads = cluster, threads
 
     def __call__(self) -> Outcome:
         """Dream the job; its outcome."""
@@ -99,7 +98,7 @@ class JobRun:
     def _frame(self, done: FrameDone) -> bool:
         live = self.live
         live.frames_total = max(done.frames, 1)
-        live.frames_done = done.index + 1
+        live.frames_done += 1  # counted: a video's segments finish in any order
         live.progress = min(1.0, live.frames_done / live.frames_total)
         return self.stop()
 
@@ -137,19 +136,9 @@ class JobRun:
             role: (path.read_bytes() if (path := self._file(role)) else None) for role in ("image", "guide", "mask")
         }
         names = (self.job.names.get("guide"), self.job.names.get("mask"))
-        topic = f"inceptionism-job-{self.job.id}"
-        future = self.cluster.submit(
-            run_task, dream_item, None, settings, files["image"], self.job.names.get("image"),
-            files["guide"], files["mask"], names, topic, pure=False,
-        )  # fmt: skip
-        with TaskWatch(self.cluster, topic, self._reported) as watch:
-            asked = False
-            while not future.done():
-                if not asked and self.stop():
-                    watch.stop()
-                    asked = True
-                time.sleep(WATCH_INTERVAL)
-            encoded, params = future.result()
+        arguments = (settings, files["image"], self.job.names.get("image"), files["guide"], files["mask"], names)
+        encoded, params = run_watched(self.cluster, dream_item, arguments, topic=f"inceptionism-job-{self.job.id}",
+                                      threads=self.threads, on_report=self._reported, stop=self.stop)  # fmt: skip
         self.live.frames_done, self.live.progress = 1, 1.0
         image = Image.open(io.BytesIO(encoded))
         save_image(image, self.folder / "result.png", metadata=self._recorded(params))
@@ -201,6 +190,7 @@ class JobRun:
             mask=self._file("mask"),
             flow=flow,
             cluster=self.cluster,
+            threads=self.threads,
             callback=self._frame,
             progress=self._step,
             **own,
@@ -212,7 +202,7 @@ class JobRun:
         params = dict(self.job.params)
         del params["model"]
         result = atlas(self.net, params.pop("layer"), params.pop("channels"), progress=self._atlas_step,
-                       cluster=self.cluster, **params)  # fmt: skip
+                       cluster=self.cluster, threads=self.threads, **params)  # fmt: skip
         self.live.frames_done, self.live.progress = len(result.tiles), 1.0
         save_image(result.sheet(), self.folder / "result.png", metadata=result.params)
         return Outcome("result.png", MEDIA_TYPES[".png"])

@@ -55,6 +55,7 @@ class WorkerPool:
         self.store, self.catalog, self.board = store, catalog, board
         self.count, self.limit = count, limit
         self.cluster: Any = None  # a dask.distributed.Client while the studio runs on a cluster
+        self.cluster_threads: int | None = None  # torch threads of each task there
         self._pending: deque[str] = deque()
         self._cancelled: set[str] = set()
         self._running: set[str] = set()
@@ -145,7 +146,9 @@ class WorkerPool:
 
         try:
             net = self.catalog.network(job.params["model"])
-            outcome = JobRun(job, self.store.folder(job_id), net, self.board, live, stop, self.cluster)()
+            outcome = JobRun(
+                job, self.store.folder(job_id), net, self.board, live, stop, self.cluster, self.cluster_threads
+            )()
         except Cancelled as error:
             if self._stopping and job_id not in self._cancelled:
                 return  # left running in the store: the next start queues it again
@@ -154,6 +157,8 @@ class WorkerPool:
         except InceptionismError as error:
             self.store.update(job_id, state="failed", finished=now(), error=str(error))
         except Exception as error:  # a bug: the job fails, the server stays up
+            if self._stopping and job_id not in self._cancelled:
+                return  # the server stops (its cluster closing under the job): queued again at the next start
             logger.exception("job %s failed", job_id)
             self.store.update(job_id, state="failed", finished=now(), error=f"internal error: {error}")
         else:
