@@ -1,8 +1,11 @@
 """``inceptionism batch`` and ``--cluster`` on the command line: outputs, index, sheet, resume, refusals."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -82,3 +85,28 @@ def test_batch_on_a_local_cluster_names_its_dashboard(tmp_path, sample):
     assert done.returncode == 0, done.stderr
     assert "notice: running on 2 Dask workers; dashboard: http://" in done.stderr
     assert done.stdout.startswith(f"wrote 1 dreams to {tmp_path / 'out'} (0 kept from before, seed 9)")
+
+
+@pytest.mark.cluster
+def test_ctrl_c_on_a_local_cluster_stops_after_a_dream_and_the_workers_survive_it(tmp_path, sample):
+    photos = []
+    for index in range(6):
+        photos.append(tmp_path / f"p{index}.jpg")
+        photos[-1].write_bytes(sample.read_bytes())
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "inceptionism", "batch", *map(str, photos), "-o", str(out), "--cluster", "local:2",
+               "--max-size", "400", "--steps", "20", "--seed", "3"]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*.png")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal does: the command and its workers get it
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "KeyboardInterrupt" not in stderr and "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("Error: stopped after dream ")
+    done = len(list(out.glob("*.png")))
+    assert 1 <= done < 6
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(f"wrote {6 - done} dreams to {out} ({done} kept from before, seed 3)")
