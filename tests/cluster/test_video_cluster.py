@@ -37,8 +37,8 @@ def test_the_same_frames_on_the_cluster_as_here(tmp_path, clip, cluster_client):
         assert np.array_equal(one, other), f"frame {index}"
     decoded = [[frame.pixels.astype(int) for frame in frames(out)] for out in (here.output, there.output)]
     assert len(decoded[1]) == 24
-    # The same dreamed frames; x264 encodes them differently now and then (see the README): these
-    # 96x64 frames of fine detail then differ by 0.3 to 1.1 levels on average (measured), never more.
+    # The same dreamed frames; x264's macroblock-tree rate control encodes them differently now and
+    # then (see io/video.py): these 96x64 frames of fine detail then differ by 0.3 to 1.1 levels on average.
     shown = [np.abs(a - b).mean() for a, b in zip(*decoded, strict=True)]
     assert np.mean(shown) < 2 and max(shown) < 3, shown
     assert not list((tmp_path / "there.mp4.frames").glob("*.a.png")) and not list(
