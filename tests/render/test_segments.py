@@ -20,6 +20,19 @@ def test_cuts_follow_the_frame_rate():
     assert [round(cut.weight(index), 3) for index in (88, 92, 95)] == [0.111, 0.556, 0.889]
 
 
+def test_a_segment_too_heavy_for_one_task_is_refused(tmp_path, monkeypatch, tiny_net):
+    from inceptionism.errors import InvalidParameterError
+    from inceptionism.render import segments
+
+    monkeypatch.setattr(segments, "SEGMENT_BYTES_LIMIT", 50_000)  # a few 96x64 frames
+    clip = make_clip(tmp_path / "clip.mp4", count=24, size=(96, 64))
+    with pytest.raises(InvalidParameterError) as caught:
+        video(clip, tmp_path / "out.mp4", model=tiny_net, segments=1.0, overlap=2, octaves=1, steps=1)
+    assert str(caught.value).startswith("a segment of ")
+    assert str(caught.value).endswith("MB as PNG, more than the 0 MB one task may carry; "
+                                      "give shorter segments (or a smaller max_size)")  # fmt: skip
+
+
 def solid(value):
     return encode_frame(np.full((4, 6, 3), value, np.uint8))
 

@@ -31,6 +31,8 @@ from inceptionism.render.framestore import FrameStore
 PNG_LEVEL = 1  # frames travel as PNG: lossless, and level 1 encodes several times faster than the default
 SEGMENT_FRAMES_LIMIT = 1800
 """Frames of one segment (30 s at 60 fps): they travel to a worker and back as PNG in one task."""
+SEGMENT_BYTES_LIMIT = 512 * 2**20
+"""Bytes of one segment's frames as PNG (about 170 frames at 1080p): what one task may carry."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,20 @@ class SegmentTask:
     mask: bytes | None
     first: int
     pictures: tuple[bytes, ...]
+
+
+def check_payload(frames: int, size: int) -> None:
+    """Refuse a segment whose ``frames`` weigh ``size`` bytes as PNG, over :data:`SEGMENT_BYTES_LIMIT`.
+
+    Raises:
+        InvalidParameterError: naming the segment's size and the fix.
+    """
+    if size > SEGMENT_BYTES_LIMIT:
+        raise InvalidParameterError(
+            f"a segment of {frames} frames is {size // 2**20} MB as PNG, more than the "
+            f"{SEGMENT_BYTES_LIMIT // 2**20} MB one task may carry; give shorter segments (or a smaller max_size)",
+            argument="segments",
+        )
 
 
 def dream_segment(

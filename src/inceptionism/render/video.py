@@ -35,7 +35,14 @@ from inceptionism.models.network import Network
 from inceptionism.render.flowchain import FlowChain, carried_settings
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.framestore import FrameStore, resumed_seed, stored_params, work_dir_for
-from inceptionism.render.segments import SeamStore, SegmentPlan, SegmentTask, dream_segment, encode_frame
+from inceptionism.render.segments import (
+    SeamStore,
+    SegmentPlan,
+    SegmentTask,
+    check_payload,
+    dream_segment,
+    encode_frame,
+)
 from inceptionism.render.still import compose_settings
 
 DEFAULT_SEGMENT = 4.0  # seconds a segment lasts on a cluster when none is given
@@ -273,14 +280,17 @@ def _render_segments(
         recent: deque[bytes] = deque(maxlen=cut.overlap or 1)
         lead: list[bytes] = []
         current: list[bytes] = []
-        start = 0
+        start = size = 0
         for index, picture in enumerate(clip.pictures(timestamps, times)):
             if cut.starts_segment(index) and index > 0:
                 yield from segment(start, lead, current, has_next=True)
                 lead, current, start = (list(recent) if cut.overlap else []), [], index
+                size = sum(map(len, lead))
             encoded = encode_frame(picture)
             current.append(encoded)
             recent.append(encoded)
+            size += len(encoded)
+            check_payload(len(current) + len(lead), size)  # a task, and what this process holds of it
         yield from segment(start, lead, current, has_next=False)
 
     def segment(start: int, lead: list[bytes], current: list[bytes], *, has_next: bool) -> Iterator[tuple[Any, ...]]:
