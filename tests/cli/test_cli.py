@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from inceptionism import __version__
+from inceptionism import __version__, classify
 from inceptionism.cli import cli
 from inceptionism.io.images import read_metadata
 
@@ -369,3 +369,15 @@ def test_from_image_errors_are_one_line(tmp_path, coffee):
     )  # fmt: skip
     assert run("dream", "-o", tmp_path / "y.png", "-q", "--from", guided, "--guide", coffee).exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["guided.png", "plain.png", "y.png"]
+
+
+def test_labels_is_a_spelling_of_labels_file_except_in_the_zoom(tmp_path, sample):
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join(f"name{i}" for i in range(1000)))
+    top = classify(sample, top=1)[0].index
+    for flag in ("--labels", "--labels-file"):
+        result = run("classify", sample, flag, names, "--top", "1")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.split()[-1] == f"name{top}"
+    zoom_help = run("zoom", "--help").stdout
+    assert "--labels / --no-labels" in zoom_help and "--labels-file FILE" in zoom_help

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,18 @@ from inceptionism.engine.options import OPTIONS, Option
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-def _click_option(option: Option) -> Decorator:
-    """One flag for ``option``; its default is ``None`` ("not given"), so presets and ``--from`` show through."""
+def _click_option(option: Option, without: tuple[str, ...] = ()) -> Decorator:
+    """One flag for ``option``; its default is ``None`` ("not given"), so presets and ``--from`` show through.
+
+    ``without``: spellings a command uses for something else (``zoom``'s ``--labels``).
+    """
     shown = f"  [default: {option.default_text}]" if option.default_text else ""
     if option.kind is bool:
         flag = option.flag.removeprefix("--")
         return click.option(f"--{flag}/--no-{flag}", option.name, default=None, help=option.help + shown)
     kind = click.Choice(option.kind) if isinstance(option.kind, tuple) else option.kind
     return click.option(
-        *option.flags or (option.flag,),
+        *(flag for flag in option.flags or (option.flag,) if flag not in without),
         option.name,
         type=kind,
         default=None,
@@ -31,30 +35,32 @@ def _click_option(option: Option) -> Decorator:
     )
 
 
-def option_flags(table: dict[str, Option]) -> Decorator:
-    """A decorator adding a flag for every option of ``table``, in its order."""
+def option_flags(table: dict[str, Option], *, without: tuple[str, ...] = ()) -> Decorator:
+    """A decorator adding a flag for every option of ``table``, in its order (less the spellings ``without``)."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(table.values()):
-            command = _click_option(option)(command)
+            command = _click_option(option, without)(command)
         return command
 
     return decorate
 
 
-dream_options = option_flags(OPTIONS)
-"""A flag for every dream option, in the order of :data:`~inceptionism.engine.options.OPTIONS`."""
+def dreaming_options(command: Callable[..., Any] | None = None, *, without: tuple[str, ...] = ()) -> Callable[..., Any]:
+    """``--from IMAGE``, a flag for every dream option, ``--guide`` and ``--mask``: what each dreaming command takes.
 
-
-def dreaming_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--from IMAGE``, a flag for every dream option, ``--guide`` and ``--mask``: what each dreaming command takes."""
+    Used bare (``@dreaming_options``) or with the spellings a command uses for something else
+    (``@dreaming_options(without=("--labels",))``).
+    """
+    if command is None:
+        return functools.partial(dreaming_options, without=without)
     command = click.option(
         "--mask", type=click.Path(dir_okay=False, path_type=Path), help="White dreams, black stays."
     )(command)
     command = click.option(
         "--guide", type=click.Path(dir_okay=False, path_type=Path), help="Dream the layers toward this image."
     )(command)
-    command = dream_options(command)
+    command = option_flags(OPTIONS, without=without)(command)
     return click.option(
         "--from",
         "from_image",

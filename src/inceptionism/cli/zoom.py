@@ -36,7 +36,7 @@ from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
     help="Not taken: each frame of a zoom is dreamed from the one before, so it cannot be spread over a cluster; "
     "run several zooms at once instead.",
 )
-@dreaming_options
+@dreaming_options(without=("--labels",))  # --labels/--no-labels is the zoom's labels chart
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or notices.")
 def zoom_command(
     input: Path | None,

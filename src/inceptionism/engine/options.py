@@ -233,7 +233,8 @@ OPTIONS: dict[str, Option] = {
         Option("mean", None, "BGR mean (0..255) a caffe:PATH network's pixels are reduced by.", optional(_mean),
                shown_default="104,117,123", metavar="B,G,R"),
         Option("labels_file", None, "Class names, one per line ('/a/abbey 0' lines too), for the network's outputs.",
-               optional(_text(4096)), shown_default="the model's", metavar="FILE"),
+               optional(_text(4096)), shown_default="the model's", metavar="FILE",
+               flags=("--labels-file", "--labels")),
         Option("layers", (), "name[:channels][@x,y][=weight], repeatable, e.g. fire7:3,12=2 or fire7:12@100,80 "
                "(one neuron).", _specs(split_layer_spec, False), shown_default="model's default", metavar="SPEC",
                repeatable=True, flags=("--layer", "-l")),
