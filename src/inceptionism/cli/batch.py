@@ -8,10 +8,9 @@ from typing import Any
 import click
 
 from inceptionism.cli.app import cli, show_notices
-from inceptionism.cli.dream import dream_settings
+from inceptionism.cli.dream import dream_settings, settings_network
 from inceptionism.cli.options import cluster_options, dreaming_options
 from inceptionism.cli.render import run_render
-from inceptionism.models import shared_model
 from inceptionism.render.batch import batch
 
 
@@ -58,8 +57,7 @@ def batch_command(
     settings = dream_settings(from_image, options, guide=guide, mask=mask)
     net = None
     if cluster is None:  # in this process: load (or download) the network here, with a bar
-        net = shared_model(settings.model, weights=settings.weights, progress=not quiet, mean=settings.mean,
-                           labels_file=settings.labels_file)  # fmt: skip
+        net = settings_network(settings, quiet=quiet)
     result = run_render(
         lambda callback: batch(
             inputs, output, settings=settings, model=net, sweep=list(sweep), guide=guide, mask=mask, sheet=sheet,

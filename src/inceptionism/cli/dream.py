@@ -18,7 +18,7 @@ from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import InceptionismError, InvalidParameterError
 from inceptionism.io.files import check_writable, unused_path
 from inceptionism.io.images import output_format, read_metadata, sample_path, save_image
-from inceptionism.models import shared_model
+from inceptionism.models import Network, shared_model
 from inceptionism.render.still import dream
 
 
@@ -62,13 +62,7 @@ def dream_command(
         output = unused_path(Path(f"{stem}-dream.png"))
     check_writable(output)
     output_format(output)
-    net = shared_model(
-        settings.model,
-        weights=settings.weights,
-        progress=not quiet,
-        mean=settings.mean,
-        labels_file=settings.labels_file,
-    )
+    net = settings_network(settings, quiet=quiet)
 
     started = time.perf_counter()
     with tqdm(unit="step", file=sys.stderr, disable=True if quiet else None, leave=False) as bar:
@@ -114,6 +108,17 @@ def dream_settings(
     except InceptionismError as error:
         raise InvalidParameterError(f"the parameters in {from_image} cannot be used: {error}") from None
     return recorded.updated(preset, **given)
+
+
+def settings_network(settings: DreamSettings, *, quiet: bool) -> Network:
+    """The network ``settings`` name, loaded (or downloaded, with a bar unless ``quiet``) once per process."""
+    return shared_model(
+        settings.model,
+        weights=settings.weights,
+        progress=not quiet,
+        mean=settings.mean,
+        labels_file=settings.labels_file,
+    )
 
 
 def _labels(predictions: list[Prediction]) -> str:

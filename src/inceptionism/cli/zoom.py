@@ -8,12 +8,11 @@ from typing import Any
 import click
 
 from inceptionism.cli.app import cli, fail, show_notices
-from inceptionism.cli.dream import dream_settings
+from inceptionism.cli.dream import dream_settings, settings_network
 from inceptionism.cli.options import dreaming_options, option_flags, resume_options
 from inceptionism.cli.render import run_render
 from inceptionism.io.files import unused_path
 from inceptionism.io.images import sample_path
-from inceptionism.models import shared_model
 from inceptionism.render.framestore import work_dir_for
 from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 
@@ -74,13 +73,7 @@ def zoom_command(
     if output is None:
         stem = input.stem if input else "noise" if settings.noise else sample_path().stem
         output = unused_path(Path(f"{stem}-zoom.mp4"))
-    net = shared_model(
-        settings.model,
-        weights=settings.weights,
-        progress=not quiet,
-        mean=settings.mean,
-        labels_file=settings.labels_file,
-    )
+    net = settings_network(settings, quiet=quiet)
     result = run_render(
         lambda callback: zoom(
             input, output, settings=settings, model=net, guide=guide, mask=mask, labels=labels,
