@@ -76,3 +76,13 @@ def get_json(url: str) -> dict:
     """The JSON a GET of ``url`` answers."""
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.load(response)
+
+
+def watched_page(context) -> tuple[object, list[str]]:
+    """A new page of ``context`` with the default timeout, and the list its page errors and console messages go to."""
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}"))
+    return page, problems

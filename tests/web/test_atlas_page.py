@@ -16,7 +16,7 @@ pytest.importorskip("fastapi", reason="the web studio needs the [web] extra (fas
 pytest.importorskip("uvicorn", reason="the web studio needs the [web] extra (fastapi, uvicorn)")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
-from browser import PHOTO, ROOT, TIMEOUT_MS, get_json  # noqa: E402
+from browser import PHOTO, ROOT, TIMEOUT_MS, get_json, watched_page  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -78,11 +78,7 @@ def show_atlas(page, layer: str, channels: str, size: int, steps: int, count: in
 def test_atlas_tiles_choose_the_channels_and_rank_by_the_photo(chromium, studio_url, tmp_path):
     expect = sync_api.expect
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}"))
+    page, problems = watched_page(context)
 
     page.goto(f"{studio_url}/")
     expect(page.locator("#status")).to_contain_text("Ready", timeout=TIMEOUT_MS)
