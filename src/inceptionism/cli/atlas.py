@@ -11,10 +11,11 @@ from tqdm import tqdm
 from inceptionism.cli.app import cli, fail, show_notices
 from inceptionism.cli.options import cluster_options, model_options, option_flags, weights_value
 from inceptionism.engine.options import OPTIONS
-from inceptionism.io.files import check_writable
+from inceptionism.io.files import check_not_input, check_writable
 from inceptionism.io.images import output_format, save_image
 from inceptionism.models import shared_model
 from inceptionism.render.atlas import ATLAS_OPTIONS, AtlasProgress, atlas
+from inceptionism.render.still import network_files
 
 BAR = "{desc}{percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} channels [{elapsed}<{remaining}]"
 
@@ -79,6 +80,7 @@ def atlas_command(
     layer = layer or net.default_layer
     output = output or Path(f"{layer.replace('/', '_')}-atlas.png")
     output_format(output)
+    check_not_input(output, {"photo": photo, **network_files(model, weights_value(weights))})
     check_writable(output)
     if save_tiles is not None:
         try:

@@ -61,7 +61,7 @@ def batch_command(
     result = run_render(
         lambda callback: batch(
             inputs, output, settings=settings, model=net, sweep=list(sweep), guide=guide, mask=mask, sheet=sheet,
-            cluster=cluster, threads=threads, restart=restart, callback=callback,
+            cluster=cluster, threads=threads, restart=restart, callback=callback, reads={"--from image": from_image},
         ),
         kept=output, total=None, quiet=quiet, unit="dream",
     )  # fmt: skip

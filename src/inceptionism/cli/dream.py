@@ -16,10 +16,10 @@ from inceptionism.cli.options import dreaming_options, weights_value
 from inceptionism.engine.progress import Progress
 from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import InceptionismError, InvalidParameterError
-from inceptionism.io.files import check_writable, unused_path
+from inceptionism.io.files import check_not_input, check_writable, unused_path
 from inceptionism.io.images import output_format, read_metadata, sample_path, save_image
 from inceptionism.models import Network, shared_model
-from inceptionism.render.still import dream
+from inceptionism.render.still import dream, input_files
 
 
 @cli.command("dream")
@@ -60,6 +60,8 @@ def dream_command(
     if output is None:
         stem = input.stem if input else "noise" if settings.noise else sample_path().stem
         output = unused_path(Path(f"{stem}-dream.png"))
+    read = {"input image": input, "--from image": from_image, "guide": guide, "mask": mask}
+    check_not_input(output, input_files(settings, read))
     check_writable(output)
     output_format(output)
     net = settings_network(settings, quiet=quiet)

@@ -65,7 +65,7 @@ def video_command(
         lambda callback: video(
             input, output, settings=settings, model=net, guide=guide, mask=mask, flow=flow,
             work_dir=work_dir, restart=restart, keep_frames=keep_frames, cluster=cluster, threads=threads,
-            callback=callback, **chosen,
+            callback=callback, reads={"--from image": from_image}, **chosen,
         ),
         kept=work_dir_for(output, work_dir), total=None, quiet=quiet,
     )  # fmt: skip

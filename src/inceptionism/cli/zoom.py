@@ -77,7 +77,8 @@ def zoom_command(
     result = run_render(
         lambda callback: zoom(
             input, output, settings=settings, model=net, guide=guide, mask=mask, labels=labels,
-            work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=callback, **motion,
+            work_dir=work_dir, restart=restart, keep_frames=keep_frames, callback=callback,
+            reads={"--from image": from_image}, **motion,
         ),
         kept=work_dir_for(output, work_dir), total=motion["frames"] or ZOOM_OPTIONS["frames"].default, quiet=quiet,
     )  # fmt: skip

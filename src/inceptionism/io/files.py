@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -75,6 +75,79 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     except BaseException:
         scratch.unlink(missing_ok=True)
         raise
+
+
+InputFiles = Mapping[str, object]
+"""The files a render reads, by what they are: ``{"input video": path, "guide": None, "input image": [a, b]}``.
+
+A value may be a path, a list of paths, or anything else (an image in memory, ``None``), which is skipped.
+"""
+
+
+def _input_paths(inputs: InputFiles) -> Iterator[tuple[str, Path]]:
+    """Every ``(role, path)`` of ``inputs`` that names a file on disk."""
+    for role, value in inputs.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, (str, os.PathLike)) and os.path.isfile(item):
+                yield role, Path(item)
+
+
+def _aside(given: Path, found: Path) -> str:
+    """`` (NAME)``: the input's own name, when it is spelt differently from the output."""
+    return "" if os.path.abspath(given) == os.path.abspath(found) else f" ({found})"
+
+
+def check_not_input(output: str | os.PathLike, inputs: InputFiles, *, argument: str = "output") -> None:
+    """Refuse to write ``output`` if it is one of the files the render reads.
+
+    The same file is found by :func:`os.path.samefile`: through symbolic and hard links too.
+
+    Args:
+        output: a file the render will write.
+        inputs: what the render reads (see :data:`InputFiles`).
+        argument: the argument that named ``output``.
+
+    Raises:
+        OutputError: naming the output, the input it is and the fix.
+
+    >>> import tempfile
+    >>> clip = Path(tempfile.mkdtemp()) / "clip.mp4"
+    >>> _ = clip.write_bytes(b"film")
+    >>> check_not_input(clip, {"input video": clip})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    inceptionism.errors.OutputError: cannot write .../clip.mp4: it is the input video; give another output
+    """
+    output = Path(output)
+    if not output.exists():
+        return
+    for role, path in _input_paths(inputs):
+        if os.path.samefile(output, path):
+            raise OutputError(
+                f"cannot write {output}: it is the {role}{_aside(output, path)}; give another output", argument=argument
+            )
+
+
+def check_not_inside(directory: str | os.PathLike, inputs: InputFiles, *, argument: str = "work_dir") -> None:
+    """Refuse ``directory`` as a work directory (removed when done) if it is or holds a file the render reads.
+
+    Raises:
+        OutputError: naming the directory, the input it holds and the fix.
+    """
+    directory = Path(directory)
+    if not directory.exists():
+        return
+    for role, path in _input_paths(inputs):
+        if os.path.samefile(directory, path):
+            raise OutputError(
+                f"cannot use {directory} as the work directory: it is the {role}; give another work directory",
+                argument=argument,
+            )
+        if path.resolve().is_relative_to(directory.resolve()):
+            raise OutputError(
+                f"cannot use {directory} as the work directory: it holds the {role} ({path}); "
+                "give another work directory",
+                argument=argument,
+            )
 
 
 def unused_path(path: str | os.PathLike) -> Path:

@@ -28,6 +28,7 @@ from inceptionism.engine.progress import Cancelled, Progress
 from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision
 from inceptionism.engine.visualize import visualize
 from inceptionism.errors import ImageError, InvalidParameterError
+from inceptionism.io.files import check_not_input
 from inceptionism.io.images import (
     ImageInput,
     decode_image,
@@ -41,6 +42,7 @@ from inceptionism.models import cache, shared_model
 from inceptionism.models.network import Network
 from inceptionism.objectives import channel_each
 from inceptionism.render.sheet import contact_sheet
+from inceptionism.render.still import network_files
 from inceptionism.render.tilecache import TileCache, tile_name
 
 # Measured on squeezenet1_1, 16 channels of 128 px tiles: with 128 steps 15 of fire5's and 16 of
@@ -114,6 +116,7 @@ class AtlasResult:
         rendered: how many tiles were optimised in this call (the others came from the cache).
         ranking: with a photo, ``(channel, mean activation on the photo)`` for every channel
             considered, strongest first.
+        reads: the files the atlas read (the photo, a weights file), by what they are: no tile replaces one.
     """
 
     model: str
@@ -122,6 +125,7 @@ class AtlasResult:
     params: dict[str, Any]
     rendered: int
     ranking: list[tuple[int, float]] | None = None
+    reads: dict[str, object] = field(default_factory=dict, repr=False)
 
     def sheet(self, columns: int | None = None) -> Image.Image:
         """The tiles as a labelled contact sheet (``layer:channel`` under each)."""
@@ -132,6 +136,8 @@ class AtlasResult:
     def save_tiles(self, directory: str | Path) -> list[Path]:
         """Write every tile as ``directory/{layer}_c{channel}.png`` (the folder is made if missing)."""
         directory = Path(directory)
+        for tile in self.tiles:
+            check_not_input(directory / tile_name(self.layer, tile.channel), self.reads, argument="save_tiles")
         directory.mkdir(parents=True, exist_ok=True)
         return [
             save_image(
@@ -340,7 +346,8 @@ def atlas(
                     raise Cancelled("the atlas was stopped; the tiles drawn are kept in the cache")
     tiles = [AtlasTile(channel, *found[channel]) for channel in chosen]  # type: ignore[misc]
     params = {"model": net.name, "layer": layer, **drawn, "channels": chosen}
-    return AtlasResult(net.name, layer, tiles, params, rendered=len(missing), ranking=ranking)
+    reads = {"photo": photo, **network_files(net.name, net.weights)}
+    return AtlasResult(net.name, layer, tiles, params, rendered=len(missing), ranking=ranking, reads=reads)
 
 
 def _keep(

@@ -32,7 +32,7 @@ from inceptionism.distributed.worker import prepared_dreamer
 from inceptionism.engine.options import SEED_LIMIT
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError, OutputError
-from inceptionism.io.files import atomic_writer, check_writable
+from inceptionism.io.files import InputFiles, atomic_writer, check_not_input, check_writable
 from inceptionism.io.images import (
     ImageInput,
     decode_image,
@@ -46,7 +46,7 @@ from inceptionism.io.images import (
 from inceptionism.models.network import Network
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.sheet import contact_sheet
-from inceptionism.render.still import compose_settings, dream_with, name_of
+from inceptionism.render.still import compose_settings, dream_with, input_files, name_of
 from inceptionism.render.sweep import combinations, label, parse_sweep, shown_values
 
 PHOTOS_LIMIT = 10_000
@@ -113,6 +113,7 @@ def batch(
     threads: int | None = None,
     restart: bool = False,
     callback: FrameCallback | None = None,
+    reads: InputFiles | None = None,
     **options: Any,
 ) -> BatchResult:
     """Dream every photo of ``inputs`` into ``output_dir``, once per combination of ``sweep``.
@@ -131,6 +132,8 @@ def batch(
         restart: dream every item again instead of keeping finished ones.
         callback: called after every item with a :class:`~inceptionism.render.frames.FrameDone`;
             ``True`` stops the batch (run it again to go on).
+        reads: other files the caller read, by what they are (``{"--from image": path}``): no
+            output may replace one, as none may replace a photo, ``guide``, ``mask`` or a weights file.
         **options: dream options (``octaves``, ``steps``, ``layers``, ``seed``...).
 
     >>> import tempfile
@@ -146,11 +149,16 @@ def batch(
         raise InvalidParameterError("a batch dreams photos; noise does not apply", argument="noise")
     grid = _grid(sweep)
     directory = Path(output_dir)
+    read = input_files(base, {"input image": list(inputs), "guide": guide, "mask": mask, **(reads or {})})
+    check_not_input(directory, read)
     if directory.exists() and not directory.is_dir():
         raise OutputError(f"cannot write the batch to {directory}: it is a file", argument="output")
     seed = base.seed if base.seed is not None else _resumed_seed(directory, restart)
     items = plan_batch(inputs, directory, settings=base.replace(seed=seed), grid=grid)
     sheet_path = None if sheet is None else _checked_sheet(Path(sheet), len(items))
+    for written in (*(item.output for item in items), directory / INDEX_JSON, directory / INDEX_CSV, sheet_path):
+        if written is not None:
+            check_not_input(written, read)
     guide_data, mask_data = (None if value is None else image_bytes(value) for value in (guide, mask))
     names = (name_of(guide), name_of(mask))
     finished = set() if restart else {index for index, item in enumerate(items) if _is_finished(item, names)}

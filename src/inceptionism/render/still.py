@@ -18,8 +18,10 @@ from inceptionism.engine.dreamer import Dreamer, DreamFrame
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import InvalidParameterError
+from inceptionism.io.files import InputFiles
 from inceptionism.io.images import ImageInput, LoadedImage, sample_path, to_image
 from inceptionism.models.network import Network
+from inceptionism.models.registry import CAFFE_PREFIX
 from inceptionism.objectives import Objective, total
 
 
@@ -149,6 +151,35 @@ def compose_settings(
     if net is not None:
         given.update(model=net.name, weights=net.weights)
     return (DreamSettings.create(**given) if settings is None else settings.updated(**given)), net
+
+
+def input_files(settings: DreamSettings, named: InputFiles) -> dict[str, object]:
+    """``named`` and the files the network of ``settings`` is read from: what no output may replace.
+
+    Args:
+        settings: the render's settings (their model, weights and labels file).
+        named: the render's own inputs by what they are (``{"input video": path, "guide": None}``).
+
+    >>> input_files(DreamSettings.create(weights="net.pt"), {"input image": "photo.jpg"})
+    {'input image': 'photo.jpg', 'weights file': 'net.pt'}
+    """
+    return {**named, **network_files(settings.model, settings.weights, settings.labels_file)}
+
+
+def network_files(model: str, weights: str | None, labels_file: str | None = None) -> dict[str, object]:
+    """The files a network is read from, by what they are: a weights file, a labels file, a Caffe prototxt.
+
+    >>> network_files("caffe:deploy.prototxt", "net.caffemodel")
+    {'weights file': 'net.caffemodel', 'Caffe network file': 'deploy.prototxt'}
+    """
+    files: dict[str, object] = {}
+    if weights not in (None, "default", "random"):
+        files["weights file"] = weights
+    if labels_file is not None:
+        files["labels file"] = labels_file
+    if model.startswith(CAFFE_PREFIX):
+        files["Caffe network file"] = model.removeprefix(CAFFE_PREFIX)
+    return files
 
 
 def split_layers(

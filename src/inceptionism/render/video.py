@@ -28,7 +28,7 @@ from inceptionism.engine.options import Option, float_between, int_between, opti
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
-from inceptionism.io.files import check_writable, file_sha256
+from inceptionism.io.files import InputFiles, check_not_input, check_not_inside, check_writable, file_sha256
 from inceptionism.io.images import ImageInput, image_bytes
 from inceptionism.io.video import VideoInfo, check_range, frames, probe, write_video
 from inceptionism.models.network import Network
@@ -43,7 +43,7 @@ from inceptionism.render.segments import (
     dream_segment,
     encode_frame,
 )
-from inceptionism.render.still import compose_settings
+from inceptionism.render.still import compose_settings, input_files
 
 DEFAULT_SEGMENT = 4.0  # seconds a segment lasts on a cluster when none is given
 VIDEO_OPTIONS: dict[str, Option] = {
@@ -95,6 +95,7 @@ def video(
     threads: int | None = None,
     callback: FrameCallback | None = None,
     progress: ProgressCallback | None = None,
+    reads: InputFiles | None = None,
     **options: Any,
 ) -> VideoResult:
     """Dream every frame of the video ``source`` into the MP4 ``output``, with its sound.
@@ -127,6 +128,8 @@ def video(
             ``True`` stops after it.
         progress: called after every step of every frame (in this process; on a cluster,
             a stop asked by ``callback`` waits for the segments running there).
+        reads: other files the caller read, by what they are (``{"--from image": path}``): no
+            output may replace one, as none may replace ``source``, ``guide``, ``mask`` or a weights file.
         **options: dream options (``octaves``, ``steps``, ``layers``, ``seed``...).
     """
     check_names(options, "video()")
@@ -146,6 +149,9 @@ def video(
     if settings.noise is not None:
         raise InvalidParameterError("a video dreams its own frames; noise does not apply", argument="noise")
     directory = work_dir_for(output, work_dir)
+    inputs = input_files(settings, {"input video": source, "guide": guide, "mask": mask, **(reads or {})})
+    check_not_input(output, inputs)
+    check_not_inside(directory, inputs)
     if values["segments"] is None:  # a resume keeps the cuts of the render it goes on with
         resumed = _resumed_cut(directory, restart)
         values["segments"] = resumed[0] if resumed else DEFAULT_SEGMENT if cluster is not None else 0.0

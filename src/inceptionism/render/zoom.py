@@ -22,7 +22,7 @@ from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import InvalidParameterError
 from inceptionism.io.animation import check_animation_output, write_animation
-from inceptionism.io.files import file_sha256
+from inceptionism.io.files import InputFiles, check_not_input, check_not_inside, file_sha256
 from inceptionism.io.images import ImageInput, load_image, sample_path, to_image, to_tensor
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective
@@ -30,7 +30,7 @@ from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.framestore import FrameStore, resumed_seed, work_dir_for
 from inceptionism.render.labels import LabelTrack, label_paths
 from inceptionism.render.motion import move
-from inceptionism.render.still import compose_settings, split_layers
+from inceptionism.render.still import compose_settings, input_files, split_layers
 
 # Every frame after the first starts from a dreamed frame: it needs a lighter schedule. Measured on
 # the sample photo (451x300, SqueezeNet fire7, zoom 1.05, 48 frames): 5 steps over 1 octave is the
@@ -131,6 +131,7 @@ def zoom(
     keep_frames: bool = False,
     callback: FrameCallback | None = None,
     progress: ProgressCallback | None = None,
+    reads: InputFiles | None = None,
     **options: Any,
 ) -> ZoomResult:
     """Render an infinite zoom of ``image`` (a path, image or array; the sample photo if ``None``) to ``output``.
@@ -154,6 +155,8 @@ def zoom(
         keep_frames: keep ``work_dir`` after success.
         callback: called after every frame with a :class:`FrameDone`; ``True`` stops after it.
         progress: called after every step of every frame (its ``frame`` is the frame index).
+        reads: other files the caller read, by what they are (``{"--from image": path}``): no
+            output may replace one, as none may replace ``image``, ``guide``, ``mask`` or a weights file.
         **options: dream options (``octaves``, ``seed``, ``noise``...) and zoom options.
 
     Returns:
@@ -175,6 +178,10 @@ def zoom(
         )
     source = sample_path() if image is None and settings.noise is None else image
     directory = work_dir_for(output, work_dir)
+    inputs = input_files(settings, {"input image": source, "guide": guide, "mask": mask, **(reads or {})})
+    for written in (output, *(label_paths(output) if labels else ())):
+        check_not_input(written, inputs)
+    check_not_inside(directory, inputs)
     if settings.seed is None:  # a resumed render goes on with the seed it drew; a fresh one draws one
         settings = settings.replace(seed=resumed_seed(directory, restart))
     first = Dreamer(settings, model=net, guide=guide, mask=mask)
