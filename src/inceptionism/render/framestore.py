@@ -3,7 +3,8 @@
 The directory holds ``params.json`` (what is being rendered) and ``000000.png``,
 ``000001.png`` ... each written atomically, so a crash or a kill leaves only whole frames.
 A run with the same parameters continues after the last of them; one with other parameters
-is refused unless it asks to restart.
+is refused unless it asks to restart. The directory is made when the first frame is kept: a
+run that fails before it leaves nothing that would refuse the corrected one.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class FrameStore:
     """The frames of one render in ``directory``.
 
     Args:
-        directory: the work directory (created if missing; its parent must exist).
+        directory: the work directory (created with the first frame kept; its parent must exist).
         params: JSON-safe description of the render; frames found there must come from the same.
         restart: discard frames found there instead of going on from them.
 
@@ -77,19 +78,27 @@ class FrameStore:
                 "give the same ones to resume, or restart to discard those frames",
                 argument="restart",
             )
-        if stored is None:
-            self._create(params)
         self.params = params
+        self.created = stored is not None
+        if not self.created:  # fail now, not after the first frame, where it cannot be made
+            self._make_directory()
+            self.directory.rmdir()
 
-    def _create(self, params: dict[str, Any]) -> None:
+    def _make_directory(self) -> None:
         try:
             self.directory.mkdir()
         except OSError as error:
             raise OutputError(
                 f"cannot create the work directory {self.directory}: {error.strerror or error}", argument="work_dir"
             ) from None
-        with atomic_writer(self.directory / PARAMS) as handle:
-            handle.write(json.dumps(params, sort_keys=True).encode())
+
+    def create(self) -> None:
+        """Make the directory and its ``params.json``, if not yet made: before the first frame is kept."""
+        if not self.created:
+            self._make_directory()
+            with atomic_writer(self.directory / PARAMS) as handle:
+                handle.write(json.dumps(self.params, sort_keys=True).encode())
+            self.created = True
 
     def path(self, index: int) -> Path:
         """Where frame ``index`` is kept."""
@@ -104,10 +113,12 @@ class FrameStore:
 
     def save(self, index: int, image: Image.Image) -> None:
         """Keep frame ``index`` (written atomically)."""
+        self.create()
         save_image(image, self.path(index))
 
     def save_encoded(self, index: int, data: bytes) -> None:
         """Keep frame ``index`` given as PNG bytes (written atomically)."""
+        self.create()
         with atomic_writer(self.path(index)) as handle:
             handle.write(data)
 

@@ -183,6 +183,7 @@ class SeamStore:
                 self.store.save_encoded(index, data)
                 final.append(index)
                 continue
+            self.store.create()
             with atomic_writer(self.half(index, side)) as handle:
                 handle.write(data)
             other = self.half(index, "b" if side == "a" else "a")

@@ -1,0 +1,44 @@
+"""The work directory of a video or a zoom: made with the first frame, so a failed run never blocks the next."""
+
+import os
+
+import pytest
+from PIL import Image
+
+from conftest import make_clip
+from inceptionism.errors import ImageError, OutputError
+from inceptionism.render.video import video
+from inceptionism.render.zoom import zoom
+
+FAST = {"layers": ["conv2"], "octaves": 1, "steps": 2, "step_size": 8.0, "jitter": 2, "precision": "fp32", "seed": 1}
+
+
+def test_a_video_that_fails_before_its_first_frame_leaves_nothing_and_the_corrected_run_goes(tmp_path, tiny_net):
+    clip = make_clip(tmp_path / "clip.mp4", count=4, tone=False)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(ImageError, match=r"^image is 4x3 px, too small for tiny: it needs at least 8x8 px$"):
+        video(clip, out, model=tiny_net, max_size=4, **FAST)  # found when the first frame is dreamed
+    assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]
+    assert video(clip, out, model=tiny_net, **FAST).frames == 4  # no restart needed
+    assert sorted(os.listdir(tmp_path)) == ["clip.mp4", "out.mp4"]
+
+
+def test_a_zoom_that_fails_before_its_first_frame_leaves_nothing_and_the_corrected_run_goes(tmp_path, tiny_net):
+    small = tmp_path / "small.png"
+    Image.new("RGB", (6, 4), (200, 90, 40)).save(small)
+    out = tmp_path / "z.gif"
+    with pytest.raises(ImageError, match=r"^image is 6x4 px, too small for tiny: it needs at least 8x8 px$"):
+        zoom(small, out, model=tiny_net, frames=2, labels=False, **FAST)
+    assert sorted(os.listdir(tmp_path)) == ["small.png"]
+    Image.new("RGB", (48, 32), (200, 90, 40)).save(small)
+    assert zoom(small, out, model=tiny_net, frames=2, labels=False, **FAST).frames == 2
+    assert sorted(os.listdir(tmp_path)) == ["small.png", "z.gif"]
+
+
+def test_a_work_directory_that_cannot_be_made_is_refused_before_any_dream(tmp_path, tiny_net):
+    clip = make_clip(tmp_path / "clip.mp4", count=4, tone=False)
+    work = tmp_path / "missing" / "work"
+    dreamed = []
+    with pytest.raises(OutputError, match=rf"^cannot create the work directory {work}: No such file or directory$"):
+        video(clip, tmp_path / "out.mp4", model=tiny_net, work_dir=work, callback=dreamed.append, **FAST)
+    assert dreamed == [] and sorted(os.listdir(tmp_path)) == ["clip.mp4"]
