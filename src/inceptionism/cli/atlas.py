@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from tqdm import tqdm
 
 from inceptionism.cli.app import cli, fail, show_notices
 from inceptionism.cli.options import cluster_options, model_options, option_flags, weights_value
+from inceptionism.cli.render import bar_size
 from inceptionism.engine.options import OPTIONS
 from inceptionism.io.files import check_not_input, check_writable
 from inceptionism.io.images import output_format, save_image
@@ -88,7 +90,7 @@ def atlas_command(
         except OSError as error:
             fail(f"cannot make the tiles folder {save_tiles}: {error.strerror or error} (--save-tiles)")
     given = {name: value for name, value in options.items() if value is not None}
-    with tqdm(total=1, unit="channel", disable=quiet, mininterval=0.5, bar_format=BAR) as bar:
+    with tqdm(total=1, unit="channel", disable=quiet, mininterval=0.5, bar_format=BAR, **bar_size(sys.stderr)) as bar:
 
         def progress(report: AtlasProgress) -> None:
             bar.total = report.total

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from inceptionism.classify import Prediction, classify
 from inceptionism.cli.app import cli, show_notices
 from inceptionism.cli.options import dreaming_options, weights_value
+from inceptionism.cli.render import bar_size
 from inceptionism.engine.progress import Progress
 from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import InceptionismError, InvalidParameterError
@@ -67,7 +68,9 @@ def dream_command(
     net = settings_network(settings, quiet=quiet)
 
     started = time.perf_counter()
-    with tqdm(unit="step", file=sys.stderr, disable=True if quiet else None, leave=False) as bar:
+    with tqdm(
+        unit="step", file=sys.stderr, disable=True if quiet else None, leave=False, **bar_size(sys.stderr)
+    ) as bar:
 
         def report(progress: Progress) -> None:
             bar.total = progress.total

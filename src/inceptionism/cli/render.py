@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from tqdm import tqdm
 
@@ -14,6 +15,22 @@ from inceptionism.cli.app import EXIT_INTERRUPTED, fail
 from inceptionism.render.frames import FrameCallback, FrameDone, RenderStopped
 
 T = TypeVar("T")
+FALLBACK_SIZE = (80, 24)
+"""Columns and rows a bar is drawn for where the terminal reports none."""
+
+
+def bar_size(file: IO[str]) -> dict[str, int]:
+    """The ``ncols`` and ``nrows`` a bar on ``file`` needs: on a terminal that reports 0 columns tqdm draws nothing.
+
+    A terminal that reports its size, or a file that is no terminal, is left to tqdm (``{}``).
+    """
+    try:
+        columns, rows = os.get_terminal_size(file.fileno())
+    except (AttributeError, OSError, ValueError):
+        return {}
+    if columns > 1 and rows > 1:
+        return {}
+    return {"ncols": FALLBACK_SIZE[0] - 1, "nrows": FALLBACK_SIZE[1] - 1}  # tqdm keeps the last column free
 
 
 def run_render(
@@ -25,7 +42,7 @@ def run_render(
     and how to resume.
     """
     stop = _StopOnInterrupt(unit)
-    with tqdm(total=total, unit=unit, file=sys.stderr, disable=True if quiet else None) as bar:
+    with tqdm(total=total, unit=unit, file=sys.stderr, disable=True if quiet else None, **bar_size(sys.stderr)) as bar:
 
         def frame_done(done: FrameDone) -> bool:
             bar.total = done.frames

@@ -14,7 +14,8 @@ class FrameDone:
 
     Attributes:
         index: the frame's index, from 0.
-        frames: frames in the whole render (an estimate for a video until it is decoded).
+        frames: frames in the render: for a video, those of the part dreamed (from ``start`` to
+            ``end``), estimated from its frame rate until it is decoded.
         resumed: whether the frame was found finished in the work directory.
     """
 

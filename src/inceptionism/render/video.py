@@ -11,6 +11,7 @@ when all are done.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -210,6 +211,14 @@ class _Clip:
     values: dict[str, Any]
     max_size: int | None
 
+    @property
+    def frames(self) -> int:
+        """Frames in the part dreamed (those timed in ``[start, end)``), estimated from the frame rate."""
+        whole, fps = self.info.frames, float(self.info.fps)
+        end = self.values["end"]
+        last = whole if end is None else min(whole, math.ceil(end * fps - 1e-6))
+        return max(1, last - min(whole, math.ceil(self.values["start"] * fps - 1e-6)))
+
     def pictures(self, timestamps: list[int], times: list[float]) -> Iterator[np.ndarray]:
         """Every input frame, scaled; its pts and time appended to ``timestamps`` and ``times``."""
         for decoded in frames(self.source, start=self.values["start"], end=self.values["end"]):
@@ -254,7 +263,7 @@ def _render(
             chain.follow(picture, np.asarray(store.load(index)))
         else:
             store.save(index, Image.fromarray(chain(picture, index=index, progress=progress)))
-        report_frame(callback, FrameDone(index, max(clip.info.frames, index + 1), resumed=index < done), last=False)
+        report_frame(callback, FrameDone(index, max(clip.frames, index + 1), resumed=index < done), last=False)
     return clip.checked(timestamps, times)
 
 
@@ -280,7 +289,7 @@ def _render_segments(
     def report(index: int, resumed: bool) -> None:  # each frame once, when it is final
         if index not in reported and store.path(index).is_file():
             reported.add(index)
-            report_frame(callback, FrameDone(index, max(clip.info.frames, index + 1), resumed=resumed), last=False)
+            report_frame(callback, FrameDone(index, max(clip.frames, index + 1), resumed=resumed), last=False)
 
     def tasks() -> Iterator[tuple[Any, ...]]:
         recent: deque[bytes] = deque(maxlen=cut.overlap or 1)
