@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from PIL import Image
@@ -15,16 +18,37 @@ from inceptionism.classify import class_probabilities
 from inceptionism.io.files import atomic_writer
 from inceptionism.models.network import Network
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 TOP = 5  # labels per frame in the CSV
-CHARTED = 3  # a label is charted if it is among the top 3 of any frame
+CHARTED = 3  # a label is charted if it is among the top 3 of any frame (or of the input)
+COLOURS = 20  # matplotlib's "tab20": 20 distinct colours, then the same again dashed, dotted...
+DASHES = ("-", "--", ":", "-.")
+# The studio shows the chart in a gallery column 220-310 px wide: at 4 inches wide, 11 pt text is
+# 8.5-12 px there, and the PNG (600 px at 150 dpi) stays sharp on a screen of two pixels per px.
+CHART_WIDTH, CHART_DPI, CHART_FONT = 4.0, 150, 11
+LEGEND_ROWS = 20  # legend entries in a column: up to 20 labels, one column beside the axes
+LEGEND_CHARS = 20  # a longer label is cut with an ellipsis in the legend
 
 
 class LabelTrack:
-    """Class probabilities frame after frame, from :func:`~inceptionism.classify.class_probabilities`."""
+    """Class probabilities frame after frame, from :func:`~inceptionism.classify.class_probabilities`.
+
+    Attributes:
+        net: the network that looks.
+        input: what it sees in the input before any dream (``None`` if not given, e.g. noise).
+        probabilities: what it sees in every frame, in order.
+    """
 
     def __init__(self, net: Network) -> None:
         self.net = net
+        self.input: Tensor | None = None
         self.probabilities: list[Tensor] = []
+
+    def add_input(self, image: Image.Image) -> None:
+        """Record what the network sees in the input, before any dream: the chart's first point."""
+        self.input = class_probabilities(image, self.net)
 
     def add(self, image: Image.Image) -> None:
         """Record what the network sees in the next frame."""
@@ -39,9 +63,16 @@ class LabelTrack:
                 rows.append((frame, rank, self.net.labels[index], value))
         return rows
 
+    def series(self) -> tuple[list[int], Tensor]:
+        """The chart's points: how many times each was dreamed (0: the input), and ``(points, classes)``."""
+        first = [] if self.input is None else [self.input]
+        table = torch.stack([*first, *self.probabilities])
+        start = 0 if self.input is not None else 1
+        return list(range(start, start + len(table))), table
+
     def charted(self) -> list[int]:
-        """Classes among the top 3 of any frame, the most probable at the last frame first."""
-        table = torch.stack(self.probabilities)
+        """Classes among the top 3 of any point, the most probable at the last frame first."""
+        table = self.series()[1]
         chosen = torch.unique(table.topk(CHARTED, dim=1).indices)
         return sorted(chosen.tolist(), key=lambda index: -float(table[-1, index]))
 
@@ -54,27 +85,63 @@ class LabelTrack:
         with atomic_writer(path) as handle:
             handle.write(text.getvalue().encode())
 
-    def write_chart(self, path: Path, *, title: str) -> None:
-        """A chart of the charted labels' probability across frames, as PNG."""
-        import matplotlib  # the [video] extra
+    def chart(self, *, title: str) -> Figure:
+        """The charted labels' probability, the input first and then frame after frame; the legend beside the axes."""
+        from matplotlib.figure import Figure  # the [video] extra
+        from matplotlib.ticker import PercentFormatter
 
-        matplotlib.use("Agg")
-        from matplotlib import pyplot
-
-        table = torch.stack(self.probabilities)
-        figure, axes = pyplot.subplots(figsize=(8, 4.5), dpi=100)
-        frames = range(len(self.probabilities))
-        for index in self.charted():
-            axes.plot(frames, table[:, index].tolist(), label=self.net.labels[index], linewidth=1.8)
-        axes.set(xlabel="frame", ylabel="probability", ylim=(0, 1), title=title)
+        points, table = self.series()
+        charted = self.charted()
+        columns = math.ceil(len(charted) / LEGEND_ROWS)
+        height = max(3.2, 0.9 + 0.21 * min(len(charted), LEGEND_ROWS))
+        figure = Figure(figsize=(CHART_WIDTH + 2.3 * (columns - 1), height), dpi=CHART_DPI, layout="constrained")
+        axes = figure.add_subplot()
+        for position, index in enumerate(charted):
+            colour, dash = line_style(position)
+            axes.plot(points, table[:, index].tolist(), color=colour, linestyle=dash, linewidth=1.8,
+                      label=shortened(self.net.labels[index]))  # fmt: skip
+        axes.set_ylim(0, 1)
+        axes.margins(x=0.03)  # the input's point off the spine
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+        axes.set_xlabel("dreams (0: the input)", fontsize=CHART_FONT)
+        axes.tick_params(labelsize=CHART_FONT - 1)
         axes.grid(alpha=0.3)
-        axes.legend(loc="upper left", fontsize="small", ncols=2)
-        figure.tight_layout()
+        figure.suptitle(textwrap.fill(title, round(CHART_WIDTH * 72 / (0.55 * CHART_FONT))), fontsize=CHART_FONT)
+        axes.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), borderaxespad=0, fontsize=CHART_FONT - 1,
+                    ncols=columns, frameon=False, handlelength=1.4, labelspacing=0.3)  # fmt: skip
+        return figure
+
+    def write_chart(self, path: Path, *, title: str) -> None:
+        """:meth:`chart` as PNG."""
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        pyplot.close(figure)
+        self.chart(title=title).savefig(buffer, format="png")
         with atomic_writer(path) as handle:
             handle.write(buffer.getvalue())
+
+
+def line_style(position: int) -> tuple[tuple[float, float, float, float], str]:
+    """The colour and dash of the ``position``-th charted label.
+
+    The 20 colours of "tab20", its ten strong ones first, then their light pairs; past 20 the
+    colours come again, dashed, then dotted.
+
+    >>> line_style(0)[1], line_style(20)[1], line_style(0)[0] == line_style(20)[0]
+    ('-', '--', True)
+    """
+    from matplotlib import colormaps
+
+    order = position % COLOURS
+    colour = colormaps["tab20"](2 * (order % 10) + order // 10)
+    return colour, DASHES[position // COLOURS % len(DASHES)]
+
+
+def shortened(label: str) -> str:
+    """``label`` cut to :data:`LEGEND_CHARS` with an ellipsis.
+
+    >>> shortened("Chesapeake Bay retriever")
+    'Chesapeake Bay retr…'
+    """
+    return label if len(label) <= LEGEND_CHARS else label[: LEGEND_CHARS - 1] + "…"
 
 
 def label_paths(output: Path) -> Sequence[Path]:

@@ -149,7 +149,8 @@ def zoom(
         layers: layer specs or objectives, as for :func:`~inceptionism.render.still.dream`.
         guide: dream toward this image's features.
         mask: white dreams, black stays.
-        labels: write ``OUT.labels.csv`` and ``OUT.labels.png``: the network's labels per frame.
+        labels: write ``OUT.labels.csv`` and ``OUT.labels.png``: the network's labels per frame
+            (the chart from the input on, before any dream).
         work_dir: where finished frames are kept (default: ``OUT.frames`` beside the output).
         restart: discard frames of an earlier render in ``work_dir`` instead of resuming.
         keep_frames: keep ``work_dir`` after success.
@@ -194,12 +195,14 @@ def zoom(
     )
     _render(store, first, later, source, motion, settings.seed, callback, progress)
     track = LabelTrack(first.net) if labels else None
+    if track is not None and source is not None:  # the chart starts from the input, before any dream
+        track.add_input(first.load(source).image)
     written = write_animation(_tracked(store, motion.frames, track), output, fps=motion.fps, metadata=store.params)
     label_files: Sequence[Path] = ()
     if track is not None:
         label_files = label_paths(output)
         track.write_csv(label_files[0])
-        track.write_chart(label_files[1], title=f"what {first.net.name} sees, frame by frame ({output.name})")
+        track.write_chart(label_files[1], title=f"what {first.net.name} sees, dream after dream ({output.name})")
     if not keep_frames:
         store.remove()
     return ZoomResult(output=output, params=store.params, labels=label_files, frames=written)
