@@ -42,3 +42,12 @@ def test_a_work_directory_that_cannot_be_made_is_refused_before_any_dream(tmp_pa
     with pytest.raises(OutputError, match=rf"^cannot create the work directory {work}: No such file or directory$"):
         video(clip, tmp_path / "out.mp4", model=tiny_net, work_dir=work, callback=dreamed.append, **FAST)
     assert dreamed == [] and sorted(os.listdir(tmp_path)) == ["clip.mp4"]
+
+
+def test_a_work_directory_that_is_a_file_is_refused_with_restart_too(tmp_path, tiny_net):
+    clip = make_clip(tmp_path / "clip.mp4", count=4, tone=False)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(OutputError, match=rf"^cannot use {notes} as a work directory: it is a file$"):
+        video(clip, tmp_path / "out.mp4", model=tiny_net, work_dir=notes, restart=True, **FAST)
+    assert notes.read_text() == "mine"

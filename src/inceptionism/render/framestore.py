@@ -68,7 +68,7 @@ class FrameStore:
 
     def __init__(self, directory: str | Path, params: dict[str, Any], *, restart: bool = False) -> None:
         self.directory = Path(directory)
-        if restart and self.directory.exists():
+        if restart and self.directory.is_dir():  # a file is refused below, not removed
             shutil.rmtree(self.directory)
         stored = stored_params(self.directory)
         if stored is not None and stored != params:
