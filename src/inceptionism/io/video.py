@@ -192,6 +192,9 @@ class VideoWriter:
         # yuv420p halves the chroma: the sides must be even, so an odd last row or column is cropped.
         self.stream.width, self.stream.height = size[0] // 2 * 2, size[1] // 2 * 2
         self.stream.pix_fmt = "yuv420p"
+        # Frames are stamped in the input's time base, the encoder's: the stream's changes when the
+        # header is written (MP4 doubles one coarser than 1/10000: MKV's 1/1000 becomes 1/16000).
+        self.time_base = time_base
         self.stream.time_base = time_base
         self.stream.codec_context.time_base = time_base
         self.stream.options = dict(X264_OPTIONS)
@@ -216,7 +219,7 @@ class VideoWriter:
             np.ascontiguousarray(pixels[: self.stream.height, : self.stream.width]), format="rgb24"
         )
         frame.pts = pts - self.first_pts
-        frame.time_base = self.stream.time_base
+        frame.time_base = self.time_base
         self.container.mux(self.stream.encode(frame))
         self.count += 1
 
