@@ -235,7 +235,10 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, case):
         ("missing-dir/out.png", "cannot write {tmp}/missing-dir/out.png: directory {tmp}/missing-dir does not exist"),
         ("out.bmp", "cannot write {tmp}/out.bmp: unknown image extension '.bmp'; use one of .png, .jpg, .jpeg, .webp"),
         (".", "cannot write {tmp}: it is a directory; give a file name"),
-        ("file.txt/out.png", "cannot write {tmp}/file.txt/out.png: directory {tmp}/file.txt does not exist"),
+        (
+            "file.txt/out.png",
+            "cannot write {tmp}/file.txt/out.png: {tmp}/file.txt is a file, not a directory; give an output in a directory",
+        ),
     ],
 )
 def test_unwritable_output(tmp_path, target, message):

@@ -36,11 +36,15 @@ def _click_option(option: Option, without: tuple[str, ...] = ()) -> Decorator:
 
 
 def option_flags(table: dict[str, Option], *, without: tuple[str, ...] = ()) -> Decorator:
-    """A decorator adding a flag for every option of ``table``, in its order (less the spellings ``without``)."""
+    """A decorator adding a flag for every option of ``table``, in its order (less the spellings ``without``).
+
+    An option all of whose spellings are ``without`` is left out: the command does not take it.
+    """
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(table.values()):
-            command = _click_option(option, without)(command)
+            if not set(option.flags or (option.flag,)) <= set(without):
+                command = _click_option(option, without)(command)
         return command
 
     return decorate
@@ -50,7 +54,7 @@ def dreaming_options(command: Callable[..., Any] | None = None, *, without: tupl
     """``--from IMAGE``, a flag for every dream option, ``--guide`` and ``--mask``: what each dreaming command takes.
 
     Used bare (``@dreaming_options``) or with the spellings a command uses for something else
-    (``@dreaming_options(without=("--labels",))``).
+    (``@dreaming_options(without=("--labels",))``) or does not take (``without=("--noise",)``).
     """
     if command is None:
         return functools.partial(dreaming_options, without=without)

@@ -15,6 +15,9 @@ from inceptionism.io.files import unused_path
 from inceptionism.render.framestore import work_dir_for
 from inceptionism.render.video import VIDEO_OPTIONS, video
 
+NOT_FOR_VIDEO = ("--noise", "--param", "--lr")
+"""Dream options a video does not take: its frames are the start, never noise."""
+
 
 @cli.command("video")
 @click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
@@ -23,7 +26,7 @@ from inceptionism.render.video import VIDEO_OPTIONS, video
 @option_flags(VIDEO_OPTIONS)
 @resume_options
 @cluster_options
-@dreaming_options
+@dreaming_options(without=NOT_FOR_VIDEO)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or notices.")
 def video_command(
     input: Path,

@@ -22,6 +22,18 @@ def _reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
+def _missing_directory(path: Path) -> str:
+    """Why the directory of ``path`` is not there: it does not exist, or a file stands in its way.
+
+    >>> _missing_directory(Path("/nowhere/at/all.png"))
+    'directory /nowhere/at does not exist'
+    """
+    for above in path.parents:
+        if above.exists() and not above.is_dir():
+            return f"{above} is a file, not a directory; give an output in a directory"
+    return f"directory {path.parent} does not exist"
+
+
 def check_writable(path: str | os.PathLike) -> Path:
     """Fail now, not after minutes of work, if ``path`` cannot be created.
 
@@ -34,7 +46,7 @@ def check_writable(path: str | os.PathLike) -> Path:
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a directory; give a file name")
     if not path.parent.is_dir():
-        raise OutputError(f"cannot write {path}: directory {path.parent} does not exist")
+        raise OutputError(f"cannot write {path}: {_missing_directory(path)}")
     scratch = temporary_name(path)
     try:
         os.close(os.open(scratch, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import numpy as np
 
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
 from inceptionism.io.files import temporary_name
+
+logger = logging.getLogger(__name__)
 
 COPIED_AUDIO = ("aac", "mp3", "ac3", "eac3", "alac", "opus", "flac")
 """Audio codecs an MP4 holds as they are; others are re-encoded to AAC."""
@@ -116,39 +119,73 @@ def probe(path: str | os.PathLike) -> VideoInfo:
 
 def _rotation(container: Any, stream: Any) -> int:
     """Degrees the stream's display matrix rotates its frames by (read from the first frame)."""
-    av = _av()
-    try:
-        for frame in container.decode(stream):
-            return round(frame.rotation or 0) % 360
-    except av.error.FFmpegError as error:
-        raise ImageError(f"cannot decode the video of {container.name}: {error.strerror or error}") from None
+    for frame in _decoded(container, stream, Path(container.name)):
+        return round(frame.rotation or 0) % 360
     return 0
+
+
+def _decoded(container: Any, stream: Any, path: Path) -> Iterator[Any]:
+    """Every frame of ``stream``, decoded; a file cut short is told apart from one that does not decode.
+
+    The demuxer flags a packet that the file ended in the middle of: the decoder's error on it
+    is the end of the file, not a fault. Ending before the frames the index lists, or in a
+    packet, is a notice (a log record) with the count read, or an error when none could be.
+
+    Raises:
+        ImageError: the stream does not decode, or the file ended before its first frame.
+    """
+    av = _av()
+    packets = decoded = 0
+    cut = False  # the last packet read was cut short by the end of the file
+    for packet in container.demux(stream):
+        if packet.size:
+            packets, cut = packets + 1, packet.is_corrupt
+        try:
+            pictures = packet.decode()
+        except av.error.FFmpegError as error:
+            if not cut:
+                raise ImageError(f"cannot decode the video of {path}: {error.strerror or error}") from None
+            continue
+        for frame in pictures:
+            decoded += 1
+            yield frame
+    if cut or stream.frames > packets:
+        _ended_early(path, decoded, stream.frames)
+
+
+def _ended_early(path: Path, decoded: int, stated: int) -> None:
+    """Tell that ``path`` ended after ``decoded`` of its ``stated`` frames (0: the index does not say)."""
+    if not decoded:
+        raise ImageError(
+            f"{path} ended early: none of its {f'{stated} ' if stated else ''}frames could be read; "
+            "the file is incomplete, copy it again"
+        )
+    logger.info("%s ended early: %d%s frames could be read", path, decoded, f" of {stated}" if stated else "")
 
 
 def frames(path: str | os.PathLike, *, start: float = 0.0, end: float | None = None) -> Iterator[VideoFrame]:
     """Decode the frames of ``path`` whose time is in ``[start, end)``, one at a time.
 
+    A file that ends before the frames its index lists gives those it holds, with a notice
+    (a log record) saying how many.
+
     Raises:
-        ImageError: the video stream cannot be decoded.
+        ImageError: the video stream cannot be decoded, or the file ended before its first frame.
     """
-    av = _av()
     path = Path(path)
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         time_base = stream.time_base
-        try:
-            for frame in container.decode(stream):
-                if frame.pts is None:
-                    continue
-                time = float(frame.pts * time_base)
-                if time < start - 1e-9:
-                    continue
-                if end is not None and time >= end - 1e-9:
-                    break
-                yield VideoFrame(frame.to_ndarray(format="rgb24"), frame.pts, time)
-        except av.error.FFmpegError as error:
-            raise ImageError(f"cannot decode the video of {path}: {error.strerror or error}") from None
+        for frame in _decoded(container, stream, path):
+            if frame.pts is None:
+                continue
+            time = float(frame.pts * time_base)
+            if time < start - 1e-9:
+                continue
+            if end is not None and time >= end - 1e-9:
+                break
+            yield VideoFrame(frame.to_ndarray(format="rgb24"), frame.pts, time)
 
 
 def check_range(info: VideoInfo, start: float, end: float | None) -> None:
