@@ -1,11 +1,15 @@
-"""``inceptionism video`` on the tiny network: a file cut short, its help, an output under a file."""
+"""``inceptionism video`` on the tiny network: a file cut short, its help, an output under a file; ``info DIR``."""
+
+import json
 
 import av
 import pytest
 from click.testing import CliRunner
 
+from conftest import make_clip
 from footage import footage
 from inceptionism.cli import cli
+from inceptionism.render.zoom import zoom
 
 TINY = ["--layer", "conv2", "--octaves", "1", "--steps", "1", "--max-size", "64", "--seed", "1"]
 
@@ -77,3 +81,27 @@ def test_an_output_under_a_file_names_the_file(tmp_path):
         f"Error: cannot write {clip}/o.mp4: {clip} is a file, not a directory; give an output in a directory\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bikes.mp4"]
+
+
+def test_info_reads_a_directory_of_frames(tmp_path, tiny_net, coffee):
+    clip, out = make_clip(tmp_path / "clip.mp4", count=6, tone=False), tmp_path / "dream.mp4"
+    assert run("video", clip, "-o", out, "--keep-frames", "-q", *TINY).exit_code == 0
+    frames = tmp_path / "dream.mp4.frames"
+    result = run("info", frames)
+    assert result.exit_code == 0, result.output
+    rows = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    stored = json.loads((frames / "params.json").read_text())
+    assert list(rows) == [*stored, "frames"] and rows["frames"] == "6"
+    assert rows["input"].startswith("clip.mp4 sha256:") and "flow=True" in rows["video"]
+    assert json.loads(run("info", "--json", frames).stdout) == {**stored, "frames": 6}
+    zoomed = tmp_path / "zoom-frames"  # a zoom's PNG frames: params.json beside them too
+    zoom(coffee, zoomed, model=tiny_net, frames=3, labels=False, layers="conv2", octaves=1, max_size=64, seed=1)
+    assert run("info", zoomed).stdout.splitlines()[-1] == "frames   3"
+
+
+def test_info_on_a_directory_without_parameters(tmp_path):
+    result = run("info", tmp_path)
+    assert result.exit_code == 1
+    assert (
+        result.stderr == f"Error: {tmp_path} holds no inceptionism parameters (only files written by inceptionism do)\n"
+    )

@@ -1,4 +1,4 @@
-"""``inceptionism info``: the parameters stored in a dreamed image."""
+"""``inceptionism info``: the parameters stored in a dreamed image, video or directory of frames."""
 
 from __future__ import annotations
 
@@ -10,20 +10,30 @@ import click
 from inceptionism.cli.app import cli, fail
 from inceptionism.io.animation import read_video_metadata
 from inceptionism.io.images import read_metadata
+from inceptionism.render.framestore import read_frames_dir
 
 
 @cli.command("info")
-@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("image", metavar="PATH", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the parameters as JSON.")
 def info_command(image: Path, as_json: bool) -> None:
-    """Print the parameters stored in an image (or MP4) made by inceptionism dream or zoom.
+    """Print the parameters stored in an image or MP4 made by inceptionism, or in a directory of frames.
+
+    A directory is the work directory of a zoom or video (OUT.frames) or a zoom's PNG frames:
+    its params.json is printed, and how many frames it holds.
 
     \b
     Examples:
         inceptionism info dream.png
         inceptionism info dream.png --json
+        inceptionism info dream.mp4.frames
     """
-    params = read_video_metadata(image) if image.suffix.lower() == ".mp4" else read_metadata(image)
+    if image.is_dir():
+        params, count = read_frames_dir(image)
+        if params is not None:
+            params = {**params, "frames": count}
+    else:
+        params = read_video_metadata(image) if image.suffix.lower() == ".mp4" else read_metadata(image)
     if params is None:
         fail(f"{image} holds no inceptionism parameters (only files written by inceptionism do)", 1)
     if as_json:

@@ -8,10 +8,12 @@ the GIF's comment, the WebP's EXIF description, a ``params.json`` beside numbere
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ from inceptionism.io.video import X264_OPTIONS
 ANIMATIONS = (".mp4", ".gif", ".webp")
 """Extensions written as one animated file; any other path without an extension is a directory of PNGs."""
 PARAMS_FILE = "params.json"
+GIF_DELAY_MS = 10
+"""A GIF's frame delays are whole hundredths of a second."""
 
 
 def animation_kind(path: str | os.PathLike) -> str:
@@ -126,11 +130,30 @@ def _rate(fps: float):
     return Fraction(fps).limit_denominator(1001)
 
 
+def frame_durations(count: int, fps: float, *, step: int = 1) -> list[int]:
+    """How long each of ``count`` frames shows, in ms and in whole ``step`` ms, so that the mean is ``1/fps``.
+
+    Frame ``i`` ends at ``(i + 1) / fps`` seconds rounded to the nearest ``step``: where ``1/fps``
+    is not a whole number of steps (a GIF counts in 10 ms), the delays alternate, and never drift.
+
+    >>> frame_durations(6, 24, step=10)
+    [40, 40, 50, 40, 40, 40]
+    """
+    ends = [math.floor(index * 1000 / (fps * step) + 0.5) * step for index in range(count + 1)]
+    return [end - begin for begin, end in pairwise(ends)]
+
+
 def _write_pillow(frames: Iterable[Image.Image], path: Path, kind: str, *, fps: float, comment: str | None) -> int:
     images = [image.convert("RGB") for image in frames]  # Pillow writes an animation from a list
     if not images:
         raise OutputError(f"cannot write {path}: no frames to write")
-    options: dict[str, Any] = {"save_all": True, "append_images": images[1:], "duration": round(1000 / fps), "loop": 0}
+    step = GIF_DELAY_MS if kind == "gif" else 1
+    options: dict[str, Any] = {
+        "save_all": True,
+        "append_images": images[1:],
+        "duration": frame_durations(len(images), fps, step=step),
+        "loop": 0,
+    }
     if kind == "gif" and comment is not None:
         options["comment"] = f"{METADATA_KEY}:{comment}"
     if kind == "webp":

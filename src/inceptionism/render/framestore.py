@@ -46,6 +46,27 @@ def work_dir_for(output: Path, work_dir: str | Path | None = None) -> Path:
     return Path(work_dir) if work_dir is not None else output.with_name(f"{output.name}.frames")
 
 
+def read_frames_dir(directory: str | Path) -> tuple[dict[str, Any] | None, int]:
+    """What a directory of frames holds: its ``params.json`` (``None`` if none is readable), its frame count.
+
+    Reads a work directory and the numbered PNGs a zoom writes alike; the count is of the
+    frames ``000000.png`` onwards, none missing.
+
+    >>> import tempfile
+    >>> read_frames_dir(tempfile.mkdtemp())
+    (None, 0)
+    """
+    directory = Path(directory)
+    try:
+        params = json.loads((directory / PARAMS).read_text())
+    except (OSError, json.JSONDecodeError):
+        params = None
+    count = 0
+    while (directory / f"{count:06d}.png").is_file():
+        count += 1
+    return (params if isinstance(params, dict) else None), count
+
+
 def resumed_seed(directory: Path, restart: bool) -> int:
     """The seed of the render whose frames are in ``directory`` (a resume goes on with it), else a new one."""
     stored = None if restart else stored_params(directory)
