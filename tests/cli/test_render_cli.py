@@ -114,9 +114,9 @@ def test_video_command_dreams_a_clip_and_info_reads_it(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout == f"wrote {out} (6 frames, seed 2)\n"
     assert len(decoded(out)) == 6
-    assert json.loads(run("info", "--json", out).stdout)["video"]["blend"] == 0.5
+    assert json.loads(run("info", "--json", out).stdout)["video"]["blend"] == 0.9
     bad = run("video", clip, "-o", tmp_path / "x.mp4", "--blend", "2")
-    assert (bad.exit_code, bad.stderr) == (2, "Error: blend must be non-negative and <= 0.95, got 2.0 (--blend)\n")
+    assert (bad.exit_code, bad.stderr) == (2, "Error: blend must be non-negative and <= 1.0, got 2.0 (--blend)\n")
 
 
 def test_ctrl_c_stops_a_video_after_the_frame_and_it_resumes(tmp_path):

@@ -226,3 +226,39 @@ def test_freed_activations_are_reused_without_page_faults():
     assert int(untuned) > 10_000
     assert tuned == "True" and again == "True"
     assert int(faults) < 1_000
+
+
+def test_a_step_map_scales_each_pixels_step(tiny_net, noise_image):
+    pixels = torch.from_numpy(noise_image).permute(2, 0, 1).unsqueeze(0).float()
+    schedule = Schedule(octaves=1, steps=1, step_size=2.0, jitter=0)
+    step_map = torch.ones(1, 1, *pixels.shape[-2:])
+    step_map[..., :24, :] = 0.0  # the top half stays
+    step_map[..., 24:, 32:] = 2.0  # the bottom right quarter steps twice as far
+
+    def moved(weights):
+        generator = torch.Generator().manual_seed(0)
+        dreamed, _ = ascend(
+            tiny_net, pixels, as_objective("conv2"), schedule, generator=generator, precision="fp32", step_map=weights
+        )
+        return dreamed - pixels
+
+    plain, mapped = moved(None), moved(step_map)
+    result = (pixels + mapped)[..., 24:, 32:]
+    inside = (result > 0) & (result < 255)  # not clipped
+    assert mapped[..., :24, :].abs().max() == 0
+    assert torch.allclose(mapped[..., 24:, :32], plain[..., 24:, :32])
+    assert torch.allclose(mapped[..., 24:, 32:][inside], 2 * plain[..., 24:, 32:][inside], atol=1e-4)
+
+
+def test_a_step_map_of_the_wrong_shape_is_refused(tiny_net, noise_image):
+    from inceptionism.engine import Dreamer, DreamSettings
+
+    dreamer = Dreamer(DreamSettings(layers=("conv2",), octaves=1, steps=1), model=tiny_net)
+    frame = torch.from_numpy(noise_image).permute(2, 0, 1).unsqueeze(0)
+    with pytest.raises(InvalidParameterError) as info:
+        dreamer(frame, step_map=torch.ones(1, 1, 10, 10), seed=0)
+    assert str(info.value) == "step_map must have shape (1, 1, 48, 64), got (1, 1, 10, 10)"
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(InvalidParameterError) as info:
+            dreamer(frame, step_map=torch.full((1, 1, 48, 64), bad), seed=0)
+        assert str(info.value) == "step_map must be finite and >= 0 everywhere"

@@ -64,8 +64,8 @@ def pair_flicker(dreamed, inputs):
     for index, picture in enumerate(inputs):
         moved = warper.step(picture)
         if moved is not None:
-            valid = moved[1] > 0
-            values.append(float(np.abs(dreamed[index] - warp(dreamed[index - 1], *moved))[valid].mean()))
+            valid = moved.valid > 0
+            values.append(float(np.abs(dreamed[index] - warp(dreamed[index - 1], moved))[valid].mean()))
     return values
 
 

@@ -40,6 +40,7 @@ def ascend(
     generator: torch.Generator,
     precision: str = "fp32",
     mask: Tensor | None = None,
+    step_map: Tensor | None = None,
     callback: ProgressCallback | None = None,
     frame: int = 0,
 ) -> tuple[Tensor, list[float]]:
@@ -61,6 +62,9 @@ def ascend(
         generator: source of the jitter offsets (a CPU generator; same seed, same result).
         precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (autocast of the network's forward).
         mask: ``(1, 1, H, W)`` in 0..1: how much each pixel may change (1 everywhere if ``None``).
+        step_map: ``(1, 1, H, W)`` >= 0: each pixel's step is multiplied by it (a video
+            dreams more where nothing was carried); unlike ``mask`` it does not hold back
+            the detail of smaller octaves.
         callback: called with a :class:`~inceptionism.engine.progress.Progress` after each
             step; returning ``True`` stops the ascent with
             :class:`~inceptionism.engine.progress.Cancelled`.
@@ -90,6 +94,9 @@ def ascend(
             base = pixels if last else resize(pixels.float(), size)
             # The image of this octave is its base plus the detail so far, built in place.
             octave_mask = None if mask is None else resize(mask, size)
+            octave_steps = octave_mask if step_map is None else resize(step_map, size)
+            if step_map is not None and octave_mask is not None:
+                octave_steps = octave_steps * octave_mask
             image = torch.zeros(1, 3, *size, device=device) if detail is None else resize(detail, size).contiguous()
             if octave_mask is not None:  # upscaled detail must not spill into what stays
                 image.mul_(octave_mask)
@@ -106,10 +113,10 @@ def ascend(
                     loss = _whole_gradient(
                         extract, objective, image, shifted, gradient, schedule.jitter, generator, device, precision
                     )
-                _step(image, gradient, schedule, octave_mask)
+                _step(image, gradient, schedule, octave_steps)
                 losses.append(loss)
                 report(callback, Progress(octave, len(sizes), step, schedule.steps, loss, frame, image))
-            gradient = shifted = octave_mask = None  # freed before the next octave allocates its own
+            gradient = shifted = octave_mask = octave_steps = None  # freed before the next octave allocates its own
             if not last:
                 detail = image.sub_(base)
     return image, losses
@@ -138,8 +145,8 @@ def _whole_gradient(
     return float(loss.detach())
 
 
-def _step(image: Tensor, gradient: Tensor, schedule: Schedule, mask: Tensor | None) -> None:
-    """Filter and normalise ``gradient`` in place, then move ``image`` along it."""
+def _step(image: Tensor, gradient: Tensor, schedule: Schedule, weights: Tensor | None) -> None:
+    """Filter and normalise ``gradient`` in place, then move ``image`` along it (times ``weights``)."""
     if schedule.smooth > 0:
         gradient.copy_(gaussian_blur(gradient, schedule.smooth))
     if schedule.lap_levels > 0:
@@ -157,6 +164,6 @@ def _step(image: Tensor, gradient: Tensor, schedule: Schedule, mask: Tensor | No
             smoothing = luminance_only(smoothing)
         weight = schedule.tv * schedule.step_size / float(mean_abs(smoothing) + _EPS)
         gradient.add_(smoothing, alpha=-weight)
-    if mask is not None:
-        gradient.mul_(mask)
+    if weights is not None:
+        gradient.mul_(weights)
     image.add_(gradient).clamp_(0, PIXEL_MAX)

@@ -209,6 +209,7 @@ class Dreamer:
         frame: Tensor | ImageInput | None = None,
         *,
         detail: Tensor | None = None,
+        step_map: Tensor | None = None,
         seed: int | None = None,
         generator: torch.Generator | None = None,
         callback: ProgressCallback | None = None,
@@ -224,6 +225,8 @@ class Dreamer:
                 :attr:`DreamFrame.detail`, moved or warped) added to the frame before it is
                 dreamed (times the mask): the dream goes on from it. The result's ``source``
                 and ``detail`` stay relative to the frame itself.
+            step_map: ``(1, 1, H, W)`` >= 0, each pixel's step multiplied by it (and by the
+                mask): a video dreams harder where nothing could be carried.
             seed: the seed of this frame; default: the settings' seed, else one is drawn.
             generator: a CPU generator to draw from instead of a seed.
             callback: called with a :class:`~inceptionism.engine.progress.Progress` after every
@@ -255,6 +258,8 @@ class Dreamer:
         plan, schedule = self.plan((width, height))
         mask = self._fitted_mask((width, height))
         start = pixels if detail is None else self._carried(pixels, detail, mask)
+        if step_map is not None:
+            step_map = _checked_step_map(step_map, pixels).to(self.device, torch.float32)
         dreamed, losses = ascend(
             self.fast,
             start,
@@ -263,6 +268,7 @@ class Dreamer:
             generator=generator,
             precision=self.precision,
             mask=mask,
+            step_map=step_map,
             callback=callback,
             frame=index,
         )
@@ -432,3 +438,15 @@ class Dreamer:
             frame=index,
         )
         return DreamFrame(pixels=pixels, source=source, losses=losses, seed=seed, plan=TilePlan(None))
+
+
+def _checked_step_map(step_map: Tensor, pixels: Tensor) -> Tensor:
+    """``step_map`` if it is ``(1, 1, H, W)`` for these pixels, finite and >= 0; else a one-line error."""
+    wanted = (1, 1, *pixels.shape[-2:])
+    if tuple(step_map.shape) != wanted:
+        raise InvalidParameterError(
+            f"step_map must have shape {wanted}, got {tuple(step_map.shape)}", argument="step_map"
+        )
+    if not bool(torch.isfinite(step_map).all()) or bool((step_map < 0).any()):
+        raise InvalidParameterError("step_map must be finite and >= 0 everywhere", argument="step_map")
+    return step_map

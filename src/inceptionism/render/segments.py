@@ -129,7 +129,7 @@ def dream_segment(
     ``model`` and ``progress`` (called after every step; ``True`` stops): in this process only.
     """
     alone = prepared_dreamer(task.settings, task.guide, task.mask, model=model)
-    carried = prepared_dreamer(carried_settings(task.settings, task.blend), task.guide, task.mask, model=model)
+    carried = prepared_dreamer(carried_settings(task.settings), task.guide, task.mask, model=model)
     chain = FlowChain((alone, carried), blend=task.blend, flow=task.flow)
     return task.first, [
         encode_frame(chain(decode_frame(data), index=task.first + position, progress=progress))

@@ -1,8 +1,8 @@
 """Dream a film: every frame dreamed, the dream carried along the optical flow, the sound kept.
 
-Before a frame is dreamed, what was dreamed on the previous frame (the dream minus its input)
-is moved along the optical flow between the two input frames and added, times ``blend``,
-where the flow is trusted: the dream sticks to moving things instead of flickering. Frames
+Each frame goes on from the previous frame's dream moved along the optical flow, and is
+held at the strength of a frame dreamed alone (:mod:`~inceptionism.render.flowchain`): the
+dream sticks to moving things instead of flickering, and starts afresh at a scene cut. Frames
 are decoded and encoded as a stream, kept in a work directory as they are finished (a
 killed render resumes), and the output, with the input's timestamps and sound, is written
 when all are done.
@@ -50,8 +50,9 @@ DEFAULT_SEGMENT = 4.0  # seconds a segment lasts on a cluster when none is given
 VIDEO_OPTIONS: dict[str, Option] = {
     option.name: option
     for option in (
-        Option("blend", 0.5, "How much of the previous frame's dream is carried along the flow (0..0.95).",
-               float_between(0.0, 0.95), kind=float),
+        Option("blend", 0.9, "How much of the previous frame's dream is carried along the flow (0..1); "
+               "the rest is dreamed anew in each frame: lower is livelier and flickers more.",
+               float_between(0.0, 1.0), kind=float),
         Option("start", 0.0, "Dream from this time, in seconds.", float_between(0.0, 1e6), kind=float),
         Option("end", None, "Dream up to this time, in seconds (default: the end).",
                optional(float_between(0.0, 1e6)),
@@ -110,7 +111,7 @@ def video(
         guide: dream toward this image's features.
         mask: white dreams, black stays.
         flow: carry the dream along the optical flow (``False``: each frame dreamed alone).
-        blend: how much of the previous frame's dream is carried (0..0.95).
+        blend: how much of the previous frame's dream is carried (0..1; the rest is dreamed anew).
         start: dream from this time (seconds); the output is that part, with its sound.
         end: dream up to this time (seconds).
         work_dir: where finished frames are kept (default: ``OUT.frames`` beside the output).
@@ -179,7 +180,7 @@ def video(
     store = FrameStore(directory, params, restart=restart)
     clip = _Clip(source, info, values, settings.max_size)
     if cut.length is None:
-        carried = Dreamer(carried_settings(settings, values["blend"]), model=dreamer.net, guide=guide, mask=mask)
+        carried = Dreamer(carried_settings(settings), model=dreamer.net, guide=guide, mask=mask)
         chain = FlowChain((dreamer, carried), blend=values["blend"], flow=flow)
         with torch_threads(threads):
             timestamps, first_time = _render(store, chain, clip, callback, progress)
