@@ -141,3 +141,16 @@ def test_bad_video_input(tmp_path, clip, tiny_net):
             video(source, tmp_path / target, model=tiny_net, **{**FAST, **options})
         assert message in str(info.value) and "\n" not in str(info.value), str(info.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_noise_is_refused_naming_where_it_came_from(tmp_path, clip, tiny_net):
+    for options, message in (
+        (
+            {"preset": "fractal-noise"},
+            "a video dreams its own frames; preset fractal-noise starts from noise; give another preset",
+        ),
+        ({"noise": (64, 64)}, "a video dreams its own frames; noise does not apply"),
+    ):
+        with pytest.raises(InvalidParameterError) as info:
+            video(clip, tmp_path / "o.mp4", model=tiny_net, **{**FAST, **options})
+        assert str(info.value) == message

@@ -56,13 +56,15 @@ def test_the_flow_keeps_the_strength_of_frames_dreamed_alone_without_their_flick
         f"{name}: strength {flowed.strength:.2f} vs {plain.strength:.2f} ({flowed.strength / plain.strength:.0%}, "
         f"worst frame {ratios.min():.0%}), flicker {flowed.flicker:.2f} vs {plain.flicker:.2f} "
         f"({flowed.flicker / plain.flicker:.0%}), moving/still {motion:.0%}, where nothing was carried "
-        f"{flowed.uncarried:.2f} vs {plain.uncarried:.2f} ({flowed.uncarried / plain.uncarried:.0%})"
+        f"{flowed.uncarried:.2f} vs {plain.uncarried:.2f} ({flowed.uncarried / plain.uncarried:.0%}), "
+        f"saturation gain {flowed.saturation:.1f} vs {plain.saturation:.1f} ({flowed.saturation / plain.saturation:.0%})"
     )
     assert flowed.strength >= 0.85 * plain.strength
     assert ratios.min() >= 0.70
     assert flowed.flicker <= 0.35 * plain.flicker
     assert motion >= 0.80
     assert flowed.uncarried >= 0.80 * plain.uncarried
+    assert flowed.saturation >= 0.60 * plain.saturation  # not washed out
 
 
 @pytest.mark.real

@@ -6,6 +6,8 @@ Measured frame by frame against the input, on the input's own optical flow:
 - **flicker**: the dreamed frame before, moved onto this one along the input's flow, against
   this one (mean absolute difference over the pixels whose flow passes its check), less the
   same for the input frames (what the motion itself leaves);
+- **saturation gain**: how much more saturated the dreamed frame is than its input (the mean
+  of HSV saturation, 0..255);
 - strength on **moving** pixels (the input changes there by more than :data:`MOVING` levels
   from the frame before) and on **still** ones, and on pixels where nothing could be
   **carried** (the flow fails its check).
@@ -51,6 +53,7 @@ class VideoMeasures:
         moving: mean strength on moving pixels.
         still: mean strength on still pixels.
         uncarried: mean strength on pixels whose flow fails its check.
+        saturation: mean saturation gain.
     """
 
     strengths: list[float] = field(default_factory=list)
@@ -59,6 +62,7 @@ class VideoMeasures:
     moving: float = float("nan")
     still: float = float("nan")
     uncarried: float = float("nan")
+    saturation: float = float("nan")
 
     @property
     def strength(self) -> float:
@@ -73,7 +77,8 @@ class VideoMeter:
         self.warper, self.cuts = FlowWarp(), CutDetector()
         self.previous: tuple[np.ndarray, np.ndarray] | None = None
         self.measures = VideoMeasures()
-        self._parts: dict[str, list[float]] = {"flicker": [], "moving": [], "still": [], "uncarried": []}
+        self._parts: dict[str, list[float]] = {name: [] for name in ("flicker", "moving", "still", "uncarried")}
+        self._parts["saturation"] = []
 
     def add(self, picture: np.ndarray, dreamed: np.ndarray) -> None:
         """Measure the next frame: its input and its dream, each ``(H, W, 3)`` uint8."""
@@ -81,6 +86,7 @@ class VideoMeter:
         motion = self.warper.step(picture)
         detail = np.abs(result - source).mean(axis=2)
         self.measures.strengths.append(strength(detail))
+        self._parts["saturation"].append(_saturation(dreamed) - _saturation(picture))
         if self.cuts(picture, motion) or motion is None or self.previous is None:
             self.measures.cuts.append(len(self.measures.strengths) - 1)
         else:
@@ -103,3 +109,10 @@ class VideoMeter:
         for name, values in self._parts.items():
             setattr(self.measures, name, float(np.mean(values)) if values else float("nan"))
         return self.measures
+
+
+def _saturation(pixels: np.ndarray) -> float:
+    """The mean HSV saturation of ``(H, W, 3)`` uint8 RGB pixels, 0..255."""
+    import cv2  # the [video] extra
+
+    return float(cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2HSV)[..., 1].mean())

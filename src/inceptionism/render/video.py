@@ -26,6 +26,7 @@ from inceptionism.distributed import ClusterArg, Executor, InProcess, open_execu
 from inceptionism.distributed.worker import torch_threads
 from inceptionism.engine.dreamer import Dreamer
 from inceptionism.engine.options import Option, float_between, int_between, optional
+from inceptionism.engine.presets import PRESETS
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
@@ -149,7 +150,7 @@ def video(
     check_writable(output)
     settings, net = compose_settings(settings, model, options)
     if settings.noise is not None:
-        raise InvalidParameterError("a video dreams its own frames; noise does not apply", argument="noise")
+        raise _noise_refused(settings)
     directory = work_dir_for(output, work_dir)
     inputs = input_files(settings, {"input video": source, "guide": guide, "mask": mask, **(reads or {})})
     check_not_input(output, inputs)
@@ -234,6 +235,17 @@ class _Clip:
                 f"{self.source} has {len(timestamps)} frame(s) in the part asked for; a video needs at least 2"
             )
         return timestamps, times[0]
+
+
+def _noise_refused(settings: DreamSettings) -> InvalidParameterError:
+    """The error for settings that start from noise: from the preset that set it, if one did."""
+    preset = settings.preset and PRESETS[settings.preset]
+    if preset and "noise" in preset.options:
+        return InvalidParameterError(
+            f"a video dreams its own frames; preset {settings.preset} starts from noise; give another preset",
+            argument="preset",
+        )
+    return InvalidParameterError("a video dreams its own frames; noise does not apply", argument="noise")
 
 
 def _resumed_cut(directory: Path, restart: bool) -> tuple[float, int] | None:
