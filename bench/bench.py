@@ -230,7 +230,8 @@ def video_speed() -> None:
                       f"{rows[flow][1].strength:9.2f} {rows[flow][1].flicker:8.2f}")  # fmt: skip
             (plain_s, plain), (flow_s, flowed) = rows[False], rows[True]
             print(f"{'':<14} flow/no-flow: time a frame {flow_s / plain_s:.0%}, strength "
-                  f"{flowed.strength / plain.strength:.0%}, flicker {flowed.flicker / plain.flicker:.0%}")  # fmt: skip
+                  f"{flowed.strength / plain.strength:.0%}, flicker {flowed.flicker / plain.flicker:.0%}"
+                  + ("  (random weights: a faint dream, its figures say little)" if not weights else ""))  # fmt: skip
     frame = Image.open(PHOTO).convert("RGB").resize((540, 360), Image.Resampling.LANCZOS)
     settings = DreamSettings(model="googlenet", weights="random", layers=("inception4c",), seed=0, **SETTINGS)
     dreamer = Dreamer(settings)
