@@ -150,7 +150,10 @@ BAD_INPUT = [
     (["--steps", "0"], "steps must be >= 1, got 0 (--steps)"),
     (["--model", "nope"], "unknown model 'nope' (list them with: inceptionism models) (--model)"),
     (["-o", "missing/sheet.png"], "cannot write missing/sheet.png: directory missing does not exist"),
-    (["-o", "a-file/sheet.png"], "cannot write a-file/sheet.png: directory a-file does not exist"),
+    (
+        ["-o", "a-file/sheet.png"],
+        "cannot write a-file/sheet.png: a-file is a file, not a directory; give an output in a directory",
+    ),
     (
         ["-o", "sheet.gif"],
         "cannot write sheet.gif: unknown image extension '.gif'; use one of .png, .jpg, .jpeg, .webp",
