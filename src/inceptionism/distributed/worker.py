@@ -12,7 +12,6 @@ import hashlib
 import io
 import signal
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,11 +21,11 @@ from PIL import Image
 from inceptionism.engine.dreamer import Dreamer
 from inceptionism.engine.runtime import keep_freed_memory
 from inceptionism.engine.settings import DreamSettings
+from inceptionism.lru import KeptCache
 from inceptionism.models.network import Network
 
 DREAMERS_KEPT = 4
-_lock = threading.Lock()
-_dreamers: OrderedDict[tuple[str, str, str, int], Dreamer] = OrderedDict()
+_dreamers: KeptCache[Dreamer] = KeptCache(DREAMERS_KEPT)
 
 
 def dask_setup(worker: Any) -> None:
@@ -80,17 +79,8 @@ def prepared_dreamer(
     ``model``: a network to use instead of loading ``settings.model`` (in this process only:
     a task sent to a worker names its network in the settings).
     """
-    key = (settings.to_json(), _digest(guide), _digest(mask), id(model))
-    with _lock:
-        if key in _dreamers and (model is None or _dreamers[key].net is model):
-            _dreamers.move_to_end(key)
-            return _dreamers[key]
-    dreamer = Dreamer(settings, model=model, guide=_image(guide), mask=_image(mask))
-    with _lock:
-        _dreamers[key] = dreamer
-        while len(_dreamers) > DREAMERS_KEPT:
-            _dreamers.popitem(last=False)
-    return dreamer
+    key = (settings.to_json(), _digest(guide), _digest(mask), model)
+    return _dreamers.get(key, lambda: Dreamer(settings, model=model, guide=_image(guide), mask=_image(mask)))
 
 
 def _digest(data: bytes | None) -> str:

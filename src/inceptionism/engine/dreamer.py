@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import torch
@@ -40,6 +38,7 @@ from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE, DreamSettings
 from inceptionism.engine.visualize import visualize
 from inceptionism.errors import ImageError, InvalidParameterError
 from inceptionism.io.images import ImageInput, LoadedImage, load_image, to_tensor
+from inceptionism.lru import KeptCache, KeptPerObject
 from inceptionism.models import cache
 from inceptionism.models.network import Network
 from inceptionism.models.registry import shared_model
@@ -52,7 +51,7 @@ GUIDE_MAX_SIZE = 512
 MASK_FEATHER = 0.01  # feather width as a fraction of the long side
 NOISE_GREY, NOISE_SPREAD = 100.0, 16.0  # plain noise: grey with a little uniform noise (the 2015 notebook)
 # Measured memory per pixel, kept with the cached inference copy it was measured on (and freed with it).
-_MEASURED: weakref.WeakKeyDictionary[Network, dict[tuple[str, str], float]] = weakref.WeakKeyDictionary()
+_MEASURED: KeptPerObject[float] = KeptPerObject(16)
 SIZES_KEPT = 4  # frame sizes whose plan, mask and objective a Dreamer keeps (a zoom or video has one)
 FOURIER_DECAY = 1.5  # lucid uses 1.0; measured: banana from noise top-1 for 20 of 20 seeds, not 16
 # Fourier noise's own memory a pixel besides the network's activations (the spectrum, its
@@ -145,14 +144,14 @@ class Dreamer:
             objective.validate(self.net)
         self._custom = objective
         self._positioned = any(split_layer_spec(spec)[2] is not None for spec in self._layer_specs)
-        self._objectives: OrderedDict[tuple[int, int], Objective] = OrderedDict()
+        self._objectives: KeptCache[Objective] = KeptCache(SIZES_KEPT)
         redirect = self._positioned or (objective is not None and objective.needs_whole_image)
         self.fast = cache.inference_copy(
             self.net, self.device, dtype=autocast_dtype(self.precision), redirect_relu=redirect
         )
         self._mask = None if mask is None else self._mask_values(mask)
-        self._masks: OrderedDict[tuple[int, int], Tensor] = OrderedDict()
-        self._plans: OrderedDict[tuple[int, int], tuple[TilePlan, Schedule]] = OrderedDict()
+        self._masks: KeptCache[Tensor] = KeptCache(SIZES_KEPT)
+        self._plans: KeptCache[tuple[TilePlan, Schedule]] = KeptCache(SIZES_KEPT)
 
     @property
     def layer_specs(self) -> list[str]:
@@ -166,9 +165,7 @@ class Dreamer:
 
     def objective(self, size: tuple[int, int]) -> Objective:
         """The objective for a frame of ``size`` ``(width, height)`` (neurons are placed in pixels)."""
-        return cache.remember(
-            self._objectives, size if self._positioned else None, lambda: self._build(size), SIZES_KEPT
-        )
+        return self._objectives.get(size if self._positioned else None, lambda: self._build(size))
 
     def _build(self, size: tuple[int, int]) -> Objective:
         terms = list(self._classes)
@@ -184,7 +181,7 @@ class Dreamer:
 
     def plan(self, size: tuple[int, int]) -> tuple[TilePlan, Schedule]:
         """The tile plan and engine schedule for a frame of ``size`` ``(width, height)``."""
-        return cache.remember(self._plans, size, lambda: self._planned(size), SIZES_KEPT)
+        return self._plans.get(size, lambda: self._planned(size))
 
     def _planned(self, size: tuple[int, int]) -> tuple[TilePlan, Schedule]:
         width, height = size
@@ -336,13 +333,11 @@ class Dreamer:
 
     def _measured_bytes_per_pixel(self, objective: Objective) -> float:
         """The memory one step costs per pixel, measured once per network copy, objective and precision."""
-        measured = _MEASURED.setdefault(self.fast, {})
-        key = (str(objective), self.precision)
-        if key not in measured:
-            measured[key] = activation_bytes_per_pixel(
-                self.fast, objective, device=self.device, precision=self.precision
-            )
-        return measured[key]
+        return _MEASURED.get(
+            self.fast,
+            (str(objective), self.precision),
+            lambda: activation_bytes_per_pixel(self.fast, objective, device=self.device, precision=self.precision),
+        )
 
     # Per frame size, made once and kept.
 
@@ -350,7 +345,7 @@ class Dreamer:
         """The mask as ``(1, 1, H, W)`` in 0..1 at ``size``, feathered inside its white parts."""
         if self._mask is None:
             return None
-        return cache.remember(self._masks, size, lambda: self._feathered(size), SIZES_KEPT)
+        return self._masks.get(size, lambda: self._feathered(size))
 
     def _feathered(self, size: tuple[int, int]) -> Tensor:
         values = self._mask

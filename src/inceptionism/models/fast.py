@@ -154,11 +154,15 @@ def faster_conv(conv: nn.Module) -> nn.Module:
 
 @functools.cache
 def _worker() -> ThreadPoolExecutor:
-    """The thread that scatters half of each max-pool gradient (created on first use)."""
+    """The thread that scatters half of each max-pool gradient (created on first use, not at import)."""
+    _forgotten_in_forked_children()
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="inceptionism-pool")
 
 
-os.register_at_fork(after_in_child=_worker.cache_clear)  # a forked child has no such thread
+@functools.cache
+def _forgotten_in_forked_children() -> None:
+    """Registered once, with the first pool: a forked child has no such thread, so it makes its own."""
+    os.register_at_fork(after_in_child=_worker.cache_clear)
 
 
 def _rows(t: Tensor, start: int, stop: int) -> Tensor:
