@@ -43,15 +43,6 @@ class Preprocessing:
     mean: tuple[float, float, float]
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
-    def as_dict(self) -> dict[str, object]:
-        """The preprocessing as plain data (for metadata and the web API)."""
-        return {
-            "channel_order": self.channel_order,
-            "scale": self.scale,
-            "mean": list(self.mean),
-            "std": list(self.std),
-        }
-
 
 class Normalize(nn.Module):
     """Turn ``(B, 3, H, W)`` RGB pixels in 0..255 into the network's input convention."""
@@ -280,17 +271,8 @@ class Network(nn.Module):
         def extract(pixels: Tensor) -> dict[str, Tensor]:
             captured.clear()
             caller["thread"] = threading.get_ident()
-            if need_forward:
-                try:
-                    logits = self(pixels)
-                except _StopForward:
-                    pass
-                except RuntimeError:
-                    if not fixed:
-                        raise
-                    raise self._fixed_size_error(fixed[0], pixels) from None
-                else:
-                    captured[LOGITS] = logits
+            if need_forward and (logits := self._forward_to_taps(pixels, fixed)) is not None:
+                captured[LOGITS] = logits
             captured[INPUT] = pixels
             return {name: captured[source[name]] for name in wanted}
 
@@ -299,6 +281,20 @@ class Network(nn.Module):
         finally:
             for handle in handles:
                 handle.remove()
+
+    def _forward_to_taps(self, pixels: Tensor, fixed: Sequence[str]) -> Tensor | None:
+        """The logits, or ``None`` where the taps stopped the forward pass once they had all they need.
+
+        A failure in a layer of ``fixed`` size (a head that takes only the input size) says so in one line.
+        """
+        try:
+            return self(pixels)
+        except _StopForward:
+            return None
+        except RuntimeError:
+            if not fixed:
+                raise
+            raise self._fixed_size_error(fixed[0], pixels) from None
 
     def _fixed_size_error(self, layer: str, pixels: Tensor) -> InvalidParameterError:
         height, width = pixels.shape[-2:]
