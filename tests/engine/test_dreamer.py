@@ -149,12 +149,14 @@ def test_the_second_get_model_loads_nothing(monkeypatch):
         builds.append(1)
         return entry.build()
 
-    def load_weights(progress):
-        loads.append(1)
-        return entry.load_weights(progress)
+    load = type(entry.weights).load
 
-    counted = dataclasses.replace(entry, build=build, load_weights=load_weights)
-    monkeypatch.setitem(registry._REGISTRY, "squeezenet1_1", counted)
+    def counted_load(weights, *, model, progress):
+        loads.append(1)
+        return load(weights, model=model, progress=progress)
+
+    monkeypatch.setattr(type(entry.weights), "load", counted_load)
+    monkeypatch.setitem(registry._REGISTRY, "squeezenet1_1", dataclasses.replace(entry, build=build))
     cache.clear()
     first, second = get_model("squeezenet1_1"), get_model("squeezenet1_1")
     assert (len(builds), len(loads)) == (1, 1)

@@ -1,5 +1,6 @@
 """Caffe models without Caffe: the wire reader, the prototxt reader, the builder and the registered GoogLeNets."""
 
+import dataclasses
 import hashlib
 import io
 import tarfile
@@ -17,7 +18,7 @@ from PIL import Image
 from inceptionism import dream
 from inceptionism.cli import cli
 from inceptionism.errors import InvalidParameterError, WeightsError
-from inceptionism.models import get_model
+from inceptionism.models import get_model, get_model_entry, registry
 from inceptionism.models.caffe import bvlc
 from inceptionism.models.caffe.builder import CaffeNet
 from inceptionism.models.caffe.prototxt import parse_prototxt
@@ -127,7 +128,9 @@ def test_bvlc_googlenet_downloads_checks_caches_and_uses_its_caffemodel(tmp_path
     layers = caffe_layers("bvlc_googlenet", 4)
     source.write_bytes(net_file(layers, v1=True).data)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(bvlc, "BVLC_SHA1", hashlib.sha1(source.read_bytes()).hexdigest())
+    entry = get_model_entry("bvlc_googlenet")
+    weights = dataclasses.replace(entry.weights, checksum=f"sha1:{hashlib.sha1(source.read_bytes()).hexdigest()}")
+    monkeypatch.setitem(registry._REGISTRY, "bvlc_googlenet", dataclasses.replace(entry, weights=weights))
     fetched = []
 
     def download(url, destination, *args, **kwargs):

@@ -4,6 +4,11 @@
 >>> "squeezenet1_1" in list_models()
 True
 
+Each model module registers its networks when imported here, as torchvision's do:
+:mod:`~inceptionism.models.squeezenet`, :mod:`~inceptionism.models.googlenet` and
+:mod:`~inceptionism.models.caffe.bvlc`, in the order :func:`list_models` gives them. A model
+can be registered at run time too (:func:`register_model`, with a :class:`WeightsFile`).
+
 Any Caffe classification network is one too: ``get_model("caffe:deploy.prototxt", weights="net.caffemodel")``
 (see :mod:`inceptionism.models.caffe`).
 """
@@ -19,6 +24,14 @@ from inceptionism.models.registry import (
     register_model,
     shared_model,
 )
+from inceptionism.models.weights import Weights, WeightsFile
+
+# isort: off
+# The model modules, imported for their registrations in the order list_models() gives them.
+from inceptionism.models import squeezenet  # noqa: F401
+from inceptionism.models import googlenet  # noqa: F401
+from inceptionism.models.caffe import bvlc  # noqa: F401
+# isort: on
 
 __all__ = [
     "CLASSES",
@@ -29,6 +42,8 @@ __all__ = [
     "ModelWeights",
     "Network",
     "Preprocessing",
+    "Weights",
+    "WeightsFile",
     "get_model",
     "get_model_entry",
     "imagenet_classes",

