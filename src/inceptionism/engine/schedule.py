@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 from inceptionism.checks import check_int
 from inceptionism.engine.options import OCTAVE_STEPS, OPTIONS, SIDE_LIMIT
@@ -70,10 +70,6 @@ class Schedule:
             factor = self.octave_scale**level
             sizes.append((max(1, round(height / factor)), max(1, round(width / factor))))
         return sizes
-
-    def as_dict(self) -> dict[str, float]:
-        """The schedule as plain data."""
-        return asdict(self)
 
 
 def check_tile(net: Network, tile: int | None) -> None:
