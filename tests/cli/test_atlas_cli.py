@@ -133,9 +133,12 @@ def test_a_photo_ranks_the_channels_and_prints_the_ranking(tmp_path):
 
 
 BAD_INPUT = [
-    (["--channels", "0-999"], f"channel 16 does not exist in {LAYER} of squeezenet1_1: it has channels 0..15"),
-    (["--channels", "x"], "channels must be numbers and ranges like 0-63 or 3,12,40, got 'x'"),
-    (["--channels", "3-1"], "channel range 3-1 runs backwards"),
+    (
+        ["--channels", "0-999"],
+        f"channel 16 does not exist in {LAYER} of squeezenet1_1: it has channels 0..15 (--channels)",
+    ),
+    (["--channels", "x"], "channels must be numbers and ranges like 0-63 or 3,12,40, got 'x' (--channels)"),
+    (["--channels", "3-1"], "channel range 3-1 runs backwards (--channels)"),
     (
         ["--layer", "nope"],
         "unknown layer 'nope' in squeezenet1_1 (list them with: inceptionism layers --model squeezenet1_1)",

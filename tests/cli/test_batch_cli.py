@@ -53,7 +53,7 @@ def test_batch_with_a_sweep_an_index_and_a_sheet_then_a_rerun_keeps_them(tmp_pat
             ["--cluster", "nowhere"],
             "Error: cluster must be local:N or a scheduler address like tcp://10.0.0.5:8786, got 'nowhere' (--cluster)",
         ),
-        (["--threads", "0"], "Error: Invalid value for '--threads'"),
+        (["--threads", "0"], "Error: threads must be >= 1, got 0 (--threads)"),
     ],
 )
 def test_bad_batch_options_are_one_line_and_exit_2(tmp_path, sample, args, message):

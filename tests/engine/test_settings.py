@@ -145,7 +145,7 @@ def test_the_schedule_shares_the_bounds_and_defaults():
         ({"layers": ["conv2"] * 65}, "layers takes at most 64 specs, got 65"),
         ({"layers": [3]}, "layers must hold spec strings of at most 1000 characters, got '3'"),
         ({"classes": "class3=x"}, "bad weight in class spec 'class3=x': use NAME[=weight], e.g. banana=2"),
-        ({"seed": 2**63}, "seed must be an integer in 0..9223372036854775807, got 9223372036854775808"),
+        ({"seed": 2**63}, "seed must be in 0..9223372036854775807, got 9223372036854775808"),
         ({"device": "cuda:x"}, "device must be one of auto, cpu, cuda, mps, got 'cuda:x'"),
         ({"model": ""}, "model must be a name of 1..4096 characters, got ''"),
         ({"mean": "1,2"}, "mean must be three numbers B,G,R in 0..255 like 104,117,123, got '1,2'"),
@@ -185,8 +185,9 @@ def test_readme_and_help_show_the_declared_defaults():
     help_text = " ".join(CliRunner().invoke(cli, ["dream", "--help"]).output.split())
     for option in OPTIONS.values():
         assert rows[option.flag] == option.default_text, option.name
-        if option.default_text:
-            assert f"[default: {option.default_text}]" in help_text, option.name
+        shown = [f"default: {option.default_text}" if option.default_text else "", option.bounds]
+        if any(shown):
+            assert f"[{'; '.join(part for part in shown if part)}]" in help_text, option.name
 
 
 @pytest.mark.parametrize(

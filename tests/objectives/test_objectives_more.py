@@ -202,7 +202,10 @@ def test_split_layer_spec(spec, parts):
         ("fire7:1@a,b", "bad position in layer spec 'fire7:1@a,b': " + LAYER_SPEC_HELP),
         ("fire7:1@1,2,3", "bad position in layer spec 'fire7:1@1,2,3': " + LAYER_SPEC_HELP),
         ("fire7:1@1.5,2", "bad position in layer spec 'fire7:1@1.5,2': " + LAYER_SPEC_HELP),
-        ("fire7:@1,2", "bad channels in layer spec 'fire7:@1,2': " + LAYER_SPEC_HELP),
+        (
+            "fire7:@1,2",
+            "bad channels in layer spec 'fire7:@1,2': channels must be numbers and ranges like 0-63 or 3,12,40, got ''",
+        ),
         ("fire7@3,4", "a neuron needs exactly one channel, e.g. fire7:12@100,80; got 'fire7@3,4'"),
         ("fire7:1,2@3,4", "a neuron needs exactly one channel, e.g. fire7:12@100,80; got 'fire7:1,2@3,4'"),
         ("fire7:1-2@3,4=2", "a neuron needs exactly one channel, e.g. fire7:12@100,80; got 'fire7:1-2@3,4=2'"),

@@ -22,13 +22,14 @@ from inceptionism.engine.runtime import resolve_device, resolve_precision
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError, UnknownNameError
 from inceptionism.io.images import load_image, read_metadata, to_tensor
 from inceptionism.models import shared_model
+from inceptionism.objectives import parse_channels
 from inceptionism.render import atlas as atlas_module
 from inceptionism.render.atlas import (
     ATLAS_OPTIONS,
     AtlasProgress,
     atlas,
     channel_activations,
-    parse_channels,
+    check_channels,
     plan_atlas,
     rank_channels,
 )
@@ -351,7 +352,11 @@ BAD_INPUT = [
         "channels must be numbers and ranges like 0-63 or 3,12,40, got '1,,2'",
     ),
     ({"channels": "5-2"}, InvalidParameterError, "channel range 5-2 runs backwards"),
-    ({"channels": "0-99999"}, InvalidParameterError, "at most 4096 channels at once, got 0-99999"),
+    (
+        {"channels": "0-99999"},
+        InvalidParameterError,
+        "channels must be in 0..65535, at most 65536 of them, got '0-99999'",
+    ),
     ({"size": 31}, InvalidParameterError, "size must be >= 32, got 31"),
     ({"size": 513}, InvalidParameterError, "size must be in 32..512, got 513"),
     ({"steps": 0}, InvalidParameterError, "steps must be >= 1, got 0"),
@@ -399,13 +404,16 @@ def test_errors_name_the_argument(tiny_net):
         assert info.value.argument == argument
 
 
-def test_parse_channels():
-    assert parse_channels("0-3,12", 64, "fire5") == [0, 1, 2, 3, 12]
-    assert parse_channels(" 7 , 2 - 4 ,7", 64, "fire5") == [7, 2, 3, 4]
-    assert parse_channels("63", 64, "fire5") == [63]
+def test_channels_are_read_by_the_one_parser_then_checked_against_the_layer():
+    assert check_channels(parse_channels("0-3,12"), 64, "fire5") == [0, 1, 2, 3, 12]
+    assert check_channels(parse_channels(" 7 , 2 - 4 ,7"), 64, "fire5") == [7, 2, 3, 4]
+    assert check_channels(parse_channels("63"), 64, "fire5") == [63]
     with pytest.raises(InvalidParameterError) as info:
-        parse_channels("64", 64, "fire5 of squeezenet1_1")
+        check_channels(parse_channels("64"), 64, "fire5 of squeezenet1_1")
     assert str(info.value) == "channel 64 does not exist in fire5 of squeezenet1_1: it has channels 0..63"
+    with pytest.raises(InvalidParameterError) as info:
+        check_channels(parse_channels("0-4096"), 5000, "a wide layer")
+    assert str(info.value) == "at most 4096 channels at once, got 4097"
 
 
 def test_the_options_and_their_defaults():

@@ -561,7 +561,7 @@ REFUSALS = {
         None, {**FAST, "noise": "600x32"}, lambda t: {}, 422, "noise 600x32 is over this studio's limit of 512 px a side"
     ),
     "noise and an image": (
-        None, NOISE, lambda t: {"image": ("a.png", png(), "image/png")}, 422, "give an image or noise, not both"
+        None, NOISE, lambda t: {"image": ("a.png", png(), "image/png")}, 422, "give an input image or noise, not both"
     ),
     "neither noise nor an image": (
         None, FAST, lambda t: {}, 422,

@@ -224,9 +224,10 @@ def test_a_tile_not_drawn_yet_is_404(client):
         ({"layer": "conv1", "channels": "0-99"}, "channel 8 does not exist in conv1 of tiny: it has channels 0..7"),
         ({"layer": "conv1", "channels": "x"}, "channels must be numbers and ranges like 0-63 or 3,12,40, got 'x'"),
         ({"layer": "conv1", "channels": "5-2"}, "channel range 5-2 runs backwards"),
-        ({"layer": "conv1", "size": 31}, "size: Input should be greater than or equal to 32"),
-        ({"layer": "conv1", "size": 513}, "size: Input should be less than or equal to 512"),
-        ({"layer": "conv1", "steps": 0}, "steps: Input should be greater than or equal to 1"),
+        ({"layer": "conv1", "size": 31}, "size must be >= 32, got 31"),
+        ({"layer": "conv1", "size": 513}, "size must be in 32..512, got 513"),
+        ({"layer": "conv1", "steps": 0}, "steps must be >= 1, got 0"),
+        ({"layer": "conv1", "steps": 4097}, "steps must be in 1..4096, got 4097"),
         (
             {"layer": "conv1", "size": "big"},
             "size: Input should be a valid integer, unable to parse string as an integer",
@@ -263,7 +264,7 @@ def test_512_channels_are_allowed(client):
         ({"layer": "conv9", "channel": 0}, 422, "unknown layer 'conv9' in tiny; did you mean conv1, conv2, conv3? "),
         ({"layer": "conv1", "channel": 99}, 422, "channel 99 does not exist in conv1 of tiny: it has channels 0..7"),
         ({"layer": "conv1", "channel": -1}, 422, "channel: Input should be greater than or equal to 0"),
-        ({"layer": "conv1", "channel": 0, "size": 31}, 422, "size: Input should be greater than or equal to 32"),
+        ({"layer": "conv1", "channel": 0, "size": 31}, 422, "size must be >= 32, got 31"),
     ],
     ids=["layer", "channel", "negative", "size"],
 )

@@ -14,17 +14,18 @@ from inceptionism.engine.options import OPTIONS
 from inceptionism.engine.runtime import keep_freed_memory
 from inceptionism.errors import InceptionismError
 from inceptionism.render.atlas import ATLAS_OPTIONS
+from inceptionism.render.batch import BATCH_OPTIONS
 from inceptionism.render.video import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
+from inceptionism.web.options import SERVE_OPTIONS
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-FLAGS = {
-    name: option.flag
-    for name, option in (*OPTIONS.items(), *ZOOM_OPTIONS.items(), *VIDEO_OPTIONS.items(), *ATLAS_OPTIONS.items())
-}
+TABLES = (OPTIONS, ZOOM_OPTIONS, VIDEO_OPTIONS, ATLAS_OPTIONS, BATCH_OPTIONS, SERVE_OPTIONS)
+"""Every table of options a command takes flags from."""
+FLAGS = {name: option.flag for table in TABLES for name, option in table.items()}
 FLAGS.update(guide="--guide", mask="--mask", work_dir="--work-dir", restart="--restart", sweep="--sweep",
-             cluster="--cluster", **{"from": "--from"})  # fmt: skip
+             channels="--channels", **{"from": "--from"})  # fmt: skip
 """The flag of each library argument, named in error messages."""
 
 

@@ -10,7 +10,7 @@ import click
 from tqdm import tqdm
 
 from inceptionism.cli.app import cli, fail, show_notices
-from inceptionism.cli.options import cluster_options, model_options, option_flags, weights_value
+from inceptionism.cli.options import ChannelList, cluster_options, model_options, option_flags
 from inceptionism.cli.render import bar_size
 from inceptionism.engine.options import OPTIONS
 from inceptionism.io.files import check_not_input, check_writable
@@ -25,7 +25,8 @@ BAR = "{desc}{percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} channels [{elapsed}<{
 @cli.command("atlas")
 @model_options
 @click.option("--layer", "-l", default=None, help="Layer to draw (default: the model's; see: inceptionism layers).")
-@click.option("--channels", "-c", default=None, metavar="LIST", help="Channels, e.g. 0-63 or 3,12,40 (default: all).")
+@click.option("--channels", "-c", default=None, type=ChannelList(), metavar="LIST",
+              help="Channels, e.g. 0-63 or 3,12,40 (default: all).")  # fmt: skip
 @option_flags(ATLAS_OPTIONS)
 @click.option(
     "--photo",
@@ -53,7 +54,7 @@ def atlas_command(
     model: str,
     weights: str,
     layer: str | None,
-    channels: str | None,
+    channels: list[int] | None,
     photo: Path | None,
     output: Path | None,
     save_tiles: Path | None,
@@ -78,11 +79,11 @@ def atlas_command(
         inceptionism atlas --layer fire5 --channels 0-63 --cluster local:2
     """
     show_notices(quiet)
-    net = shared_model(model, weights=weights_value(weights), progress=not quiet)
+    net = shared_model(model, weights=weights, progress=not quiet)
     layer = layer or net.default_layer
     output = output or Path(f"{layer.replace('/', '_')}-atlas.png")
     output_format(output)
-    check_not_input(output, {"photo": photo, **network_files(model, weights_value(weights))})
+    check_not_input(output, {"photo": photo, **network_files(model, weights)})
     check_writable(output)
     if save_tiles is not None:
         try:

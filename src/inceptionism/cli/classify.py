@@ -8,7 +8,7 @@ import click
 
 from inceptionism.classify import classify
 from inceptionism.cli.app import cli
-from inceptionism.cli.options import model_options, option_flags, weights_value
+from inceptionism.cli.options import model_options, option_flags
 from inceptionism.engine.options import OPTIONS
 
 
@@ -28,8 +28,6 @@ def classify_command(
         inceptionism classify photo.jpg --model caffe:deploy.prototxt --weights net.caffemodel
     """
     bgr = OPTIONS["mean"].check("mean", mean) if mean is not None else None
-    predictions = classify(
-        image, model=model, weights=weights_value(weights), top=top, mean=bgr, labels_file=labels_file
-    )
+    predictions = classify(image, model=model, weights=weights, top=top, mean=bgr, labels_file=labels_file)
     for prediction in predictions:
         click.echo(f"{prediction.probability:7.2%}  {prediction.label}")

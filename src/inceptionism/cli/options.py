@@ -9,9 +9,86 @@ from typing import Any
 
 import click
 
-from inceptionism.engine.options import OPTIONS, Option
+from inceptionism.engine.options import OPTIONS, Option, parse_weights
+from inceptionism.objectives import parse_channels
+from inceptionism.render.batch import BATCH_OPTIONS
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+class OptionInt(click.IntRange):
+    """click's ``IntRange`` of an option's bounds; a value outside is refused with the option's own message.
+
+    The library's ``InvalidParameterError`` goes up to the command group, which prints it in one
+    line with the flag (``Error: octaves must be in 1..16, got 17 (--octaves)``), as the API says it.
+    """
+
+    def __init__(self, option: Option) -> None:
+        super().__init__(int(option.minimum), int(option.maximum))
+        self.option = option
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The text as an integer (click's message if it is none), then checked by the option."""
+        return self.option.check(self.option.name, click.INT.convert(value, param, ctx))
+
+
+class OptionFloat(click.FloatRange):
+    """click's ``FloatRange`` of an option's bounds; a value outside is refused with the option's own message."""
+
+    def __init__(self, option: Option) -> None:
+        super().__init__(option.minimum, option.maximum, min_open=option.open_below)
+        self.option = option
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The text as a number (click's message if it is none), then checked by the option."""
+        return self.option.check(self.option.name, click.FLOAT.convert(value, param, ctx))
+
+
+class OptionFlag(click.Option):
+    """A flag whose ``--help`` line ends in its option's default and bounds: ``[default: 4; 1..16]``.
+
+    Its click default is ``None`` ("not given"), so that presets and ``--from`` show through;
+    the default shown is the option's.
+    """
+
+    def __init__(self, *args: Any, option: Option, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.option = option
+
+    def get_help_extra(self, ctx: click.Context) -> Any:
+        """The extras click shows, with the option's default, and its bounds as the range."""
+        extra = super().get_help_extra(ctx)
+        extra.pop("range", None)
+        if self.option.default_text:
+            extra["default"] = self.option.default_text
+        if self.option.bounds:
+            extra["range"] = self.option.bounds
+        return extra
+
+
+class ChannelList(click.ParamType):
+    """A channel list (``0-63`` or ``3,12,40``), read when the command line is: by the one parser of channel lists."""
+
+    name = "list"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The channels, in order (``InvalidParameterError`` for a list that is none)."""
+        return value if isinstance(value, list) else parse_channels(value)
+
+
+def click_type(option: Option) -> click.ParamType:
+    """The click type of ``option``: a range of its bounds, its choices, or plain text.
+
+    >>> click_type(OPTIONS["octaves"])
+    <OptionInt 1<=x<=16>
+    """
+    if option.choices:
+        return click.Choice(option.choices)
+    if option.numeric and option.kind is int:
+        return OptionInt(option)
+    if option.numeric:
+        return OptionFloat(option)
+    return click.STRING
 
 
 def _click_option(option: Option, without: tuple[str, ...] = ()) -> Decorator:
@@ -19,19 +96,21 @@ def _click_option(option: Option, without: tuple[str, ...] = ()) -> Decorator:
 
     ``without``: spellings a command uses for something else (``zoom``'s ``--labels``).
     """
-    shown = f"  [default: {option.default_text}]" if option.default_text else ""
     if option.kind is bool:
         flag = option.flag.removeprefix("--")
-        return click.option(f"--{flag}/--no-{flag}", option.name, default=None, help=option.help + shown)
-    kind = click.Choice(option.kind) if isinstance(option.kind, tuple) else option.kind
+        return click.option(
+            f"--{flag}/--no-{flag}", option.name, cls=OptionFlag, option=option, default=None, help=option.help
+        )
     return click.option(
         *(flag for flag in option.flags or (option.flag,) if flag not in without),
         option.name,
-        type=kind,
+        cls=OptionFlag,
+        option=option,
+        type=click_type(option),
         default=None,
         multiple=option.repeatable,
         metavar=option.metavar,
-        help=option.help + shown,
+        help=option.help,
     )
 
 
@@ -86,7 +165,7 @@ def resume_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--model`` and ``--weights``, for the commands that run a network."""
+    """``--model`` and ``--weights`` (read by :func:`parse_weights`), for the commands that run a network."""
     for name in ("weights", "model"):
         option = OPTIONS[name]
         command = click.option(
@@ -96,28 +175,15 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             metavar=option.metavar,
             help=option.help,
+            callback=_weights_spelling if name == "weights" else None,
         )(command)
     return command
 
 
-def weights_value(value: str | None) -> str | None:
-    """``none`` (the spelling of earlier versions) is ``random``."""
-    return "random" if value == "none" else value
+def _weights_spelling(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return parse_weights("weights", value)
 
 
 def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--cluster`` and ``--threads``: where a render's tasks run, and with how many torch threads each."""
-    command = click.option(
-        "--threads",
-        type=click.IntRange(1, 1024),
-        default=None,
-        help="torch threads per dream (the pixels depend on it). Default: all cores here; "
-        "this machine's cores divided by N on local:N; the workers' own on a scheduler.",
-    )(command)
-    return click.option(
-        "--cluster",
-        metavar="ADDRESS|local:N",
-        default=None,
-        help="Run on a Dask cluster: a scheduler's address (tcp://10.0.0.5:8786) or local:N, "
-        "N worker processes on this machine. Default: in this process.",
-    )(command)
+    return option_flags(BATCH_OPTIONS)(command)

@@ -11,20 +11,21 @@ from pathlib import Path
 import click
 
 from inceptionism.cli.app import cli, fail
+from inceptionism.cli.options import option_flags
 from inceptionism.distributed.cluster import connect, parse_cluster
+from inceptionism.web.options import SERVE_OPTIONS
 
 
 @cli.command("serve")
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1); others need the access token.")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default 8000).")
+@option_flags({"port": SERVE_OPTIONS["port"]})
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Where jobs and results are kept (default ~/.inceptionism/studio).",
 )
-@click.option("--workers", type=click.IntRange(1, 16), default=None,
-              help="Jobs dreamed at once (default 1; on a cluster, its worker count up to 16).")  # fmt: skip
+@option_flags({"workers": SERVE_OPTIONS["workers"]})
 @click.option("--cluster", metavar="ADDRESS|local:N", default=None,
               help="Hand the jobs to a Dask cluster: a scheduler address, or local:N worker processes here. "
               "A zoom, sequential by nature, still runs here.")  # fmt: skip
@@ -66,7 +67,8 @@ def serve_command(host: str | None, port: int | None, data_dir: Path | None, wor
             client, threads = stack.enter_context(connect(spec)), spec.threads
             if "workers" not in settings.model_fields_set:
                 size = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-                settings = settings.model_copy(update={"workers": max(1, min(16, size))})
+                most = int(SERVE_OPTIONS["workers"].maximum)
+                settings = settings.model_copy(update={"workers": max(1, min(most, size))})
         try:
             app = create_app(settings, cluster=client, cluster_threads=threads)
         except OSError as error:

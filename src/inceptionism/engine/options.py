@@ -9,12 +9,14 @@ form passes can exhaust the machine.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from inceptionism.checks import check_choice, check_float, check_int
+from inceptionism.engine.pixels import PIXEL_MAX
 from inceptionism.engine.presets import PRESETS
 from inceptionism.engine.runtime import PRECISIONS, check_device_name
 from inceptionism.errors import InvalidParameterError, unknown_name
@@ -26,6 +28,10 @@ SEED_LIMIT = 2**63 - 1
 SPEC_LIMIT = 64
 """Layer specs, and class specs, one dream may sum."""
 SPEC_LENGTH = 1000
+PATH_LENGTH = 4096
+"""Longest model name or file path an option takes."""
+WEIGHTS_WORDS = ("default", "random")
+"""The weights that are no file: the published ones and a random initialisation."""
 PARAMS = ("fourier", "pixel")
 FOURIER_STEPS = 256
 OCTAVE_STEPS = 10
@@ -33,19 +39,31 @@ OCTAVE_STEPS = 10
 
 @dataclass(frozen=True)
 class Option:
-    """One dream option.
+    """One option, declared once: the CLI flag, the web form, the API schema and the check derive from it.
 
     Attributes:
-        name: the keyword of :func:`inceptionism.dream` and the field of the settings.
+        name: the keyword of :func:`inceptionism.dream` (or of the render that takes it) and the
+            field of its settings.
         default: its value when not given.
-        help: one plain-text line for ``--help`` and the web form.
-        check: ``(name, value) -> value``; raises a one-line error for a bad value and returns
-            a good one in its stored form (a noise size ``"64x48"`` becomes ``(64, 48)``).
+        help: one plain-text line for ``--help``, ``/api/options`` and the web form, without the
+            bounds (``--help`` adds them from ``minimum`` and ``maximum``).
+        parse: ``(name, value) -> value`` for a text form of its own (a noise size ``"64x48"``
+            becomes ``(64, 48)``); raises a one-line error. Without it the check is made from
+            ``kind``, the bounds and ``choices``.
+        minimum: the least value allowed (of each number, for a pair like ``shift``).
+        maximum: the largest value allowed.
+        open_below: whether ``minimum`` itself is refused (``octave_scale`` > 1).
+        choices: the values allowed, for an option that takes one of a few words.
+        unit: what the number counts (``px``, ``MB``, ``s``), shown after the bounds.
+        typical: the range a slider spans in the studio, where the bounds are far wider than
+            what dreams use (``steps`` 1..4096, most dreams 1..50).
+        increment: how far the studio's input moves in one step (default: 1 for an integer,
+            any for a float).
         shown_default: how ``--help`` and the README show the default, if not ``str(default)``.
         metavar: what the command line shows for the value.
         flags: the command line's spellings, the main one first (default: from the name).
-        kind: the command line's type for the value (``str``, ``int``, ``float``, ``bool``,
-            or a tuple of choices).
+        kind: the type of the value (``str``, ``int``, ``float``, ``bool``), or of each number of a
+            text form of numbers (``int`` for a noise size ``WxH``).
         repeatable: whether the command line takes the flag several times (a list).
         none_is_a_value: whether ``None`` is a value of its own (``max_size=None``: no scaling),
             not "not given".
@@ -54,7 +72,14 @@ class Option:
     name: str
     default: Any
     help: str
-    check: Callable[[str, Any], Any]
+    parse: Callable[[str, Any], Any] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    open_below: bool = False
+    choices: tuple[str, ...] = ()
+    unit: str = ""
+    typical: tuple[float, float] | None = None
+    increment: float | None = None
     shown_default: str | None = None
     metavar: str | None = None
     kind: Any = str
@@ -72,6 +97,57 @@ class Option:
         """The default as people read it."""
         return self.shown_default if self.shown_default is not None else str(self.default)
 
+    @property
+    def numeric(self) -> bool:
+        """Whether the value is one number (an ``int`` or a ``float``)."""
+        return self.kind in (int, float) and self.parse is None
+
+    @property
+    def bounds(self) -> str:
+        """The bounds as ``--help`` shows them: ``1..16``, ``> 1 and <= 8``, ``0..1024 px``; empty if none.
+
+        >>> OPTIONS["jitter"].bounds, OPTIONS["octave_scale"].bounds
+        ('0..1024 px', '> 1 and <= 8')
+        """
+        if self.minimum is None or self.maximum is None:
+            return ""
+        low, high = shown_number(self.minimum), shown_number(self.maximum)
+        text = f"> {low} and <= {high}" if self.open_below else f"{low}..{high}"
+        return f"{text} {self.unit}".rstrip()
+
+    def check(self, name: str, value: Any) -> Any:
+        """``value`` in its stored form, or a one-line ``InvalidParameterError`` naming ``name`` and the bounds.
+
+        >>> OPTIONS["octaves"].check("octaves", 17)
+        Traceback (most recent call last):
+        ...
+        inceptionism.errors.InvalidParameterError: octaves must be in 1..16, got 17
+        """
+        if self.parse is not None:
+            return self.parse(name, value)
+        if value is None and (self.default is None or self.none_is_a_value):
+            return None
+        if self.choices:
+            check_choice(name, value, self.choices)
+        elif self.kind is bool:
+            if not isinstance(value, bool):
+                raise InvalidParameterError(f"{name} must be True or False, got {value!r}", argument=name)
+        elif self.kind is int:
+            check_int(name, value, int(self.minimum), None if self.maximum is None else int(self.maximum))
+        elif self.kind is float:
+            check_float(name, value, self.minimum, self.maximum, open_below=self.open_below)
+            return float(value)
+        return value
+
+
+def shown_number(value: float) -> str:
+    """A bound as people read it: ``8.0`` as ``8``, ``1e6`` as ``1000000``, ``0.05`` as ``0.05``.
+
+    >>> shown_number(8.0), shown_number(1e6), shown_number(0.05)
+    ('8', '1000000', '0.05')
+    """
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
 
 def optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
     """``check``, letting ``None`` through."""
@@ -80,46 +156,6 @@ def optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
         return None if value is None else check(name, value)
 
     return optional
-
-
-def int_between(minimum: int, maximum: int) -> Callable[[str, Any], int]:
-    """A check for an int in ``minimum..maximum``."""
-
-    def integer(name: str, value: Any) -> int:
-        check_int(name, value, minimum, maximum)
-        return value
-
-    return integer
-
-
-def float_between(minimum: float, maximum: float, *, open_below: bool = False) -> Callable[[str, Any], float]:
-    """A check for a finite number in ``minimum..maximum`` (``> minimum`` if ``open_below``), stored as a float."""
-
-    def number(name: str, value: Any) -> float:
-        check_float(name, value, minimum, maximum, open_below=open_below)
-        return float(value)
-
-    return number
-
-
-def _choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
-    def choice(name: str, value: Any) -> str:
-        check_choice(name, value, choices)
-        return value
-
-    return choice
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidParameterError(f"{name} must be True or False, got {value!r}", argument=name)
-    return value
-
-
-def _seed(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SEED_LIMIT:
-        raise InvalidParameterError(f"{name} must be an integer in 0..{SEED_LIMIT}, got {value!r}", argument=name)
-    return value
 
 
 def _text(limit: int) -> Callable[[str, Any], str]:
@@ -198,24 +234,53 @@ def _device(name: str, value: Any) -> str:
     return value
 
 
-def _weights(name: str, value: Any) -> str:
-    if value is None:
+def parse_weights(name: str, value: Any) -> str:
+    """The one spelling of a weights choice: ``default``, ``random`` or a file path, as text.
+
+    ``None`` and ``none`` (the spelling of earlier versions) are ``random``; a path is its text.
+    The command line, the settings, the studio and the atlas all read weights through this.
+
+    >>> parse_weights("weights", None), parse_weights("weights", "none"), parse_weights("weights", "net.pt")
+    ('random', 'random', 'net.pt')
+    """
+    if value is None or value == "none":
         return "random"
-    if not isinstance(value, str):
-        value = str(value)  # a path
-    return _text(4096)(name, value)
+    if not isinstance(value, str) and isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    return _text(PATH_LENGTH)(name, value)
+
+
+def weights_file(weights: str | None) -> str | None:
+    """The file ``weights`` names, or ``None`` for the published (``default``) or random weights.
+
+    >>> weights_file("default"), weights_file("random"), weights_file("net.pt")
+    (None, None, 'net.pt')
+    """
+    return None if weights is None or weights in WEIGHTS_WORDS else weights
+
+
+def seed_plus(seed: int, offset: int) -> int:
+    """The seed ``offset`` places after ``seed``, wrapped into ``0..SEED_LIMIT``: frame k of a zoom, row k of a batch.
+
+    Every seed maps to a seed (``SEED_LIMIT`` is one: it wraps to 0 only at the next place).
+
+    >>> seed_plus(7, 2), seed_plus(SEED_LIMIT, 0), seed_plus(SEED_LIMIT, 1)
+    (9, 9223372036854775807, 0)
+    """
+    return (seed + offset) % (SEED_LIMIT + 1)
 
 
 def _mean(name: str, value: Any) -> tuple[float, float, float]:
-    """``"104,117,123"`` or three numbers as a tuple of floats, each in 0..255."""
+    """``"104,117,123"`` or three numbers as a tuple of floats, each in ``0..PIXEL_MAX``."""
     parts = value.split(",") if isinstance(value, str) else value
     try:
         numbers = tuple(float(part) for part in parts)
     except (TypeError, ValueError):
         numbers = ()
-    if len(numbers) != 3 or isinstance(value, bytes) or not all(0 <= n <= 255 for n in numbers):
+    if len(numbers) != 3 or isinstance(value, bytes) or not all(0 <= n <= PIXEL_MAX for n in numbers):
         raise InvalidParameterError(
-            f"{name} must be three numbers B,G,R in 0..255 like 104,117,123, got {str(value)[:80]!r}", argument=name
+            f"{name} must be three numbers B,G,R in 0..{PIXEL_MAX:g} like 104,117,123, got {str(value)[:80]!r}",
+            argument=name,
         )
     return numbers  # type: ignore[return-value]
 
@@ -226,14 +291,14 @@ OPTIONS: dict[str, Option] = {
         Option("preset", None, "Named settings (see: inceptionism presets); other options override it.",
                optional(_preset), shown_default="", flags=("--preset", "-p")),
         Option("model", "squeezenet1_1", "Network to use (see: inceptionism models), or caffe:PATH/deploy.prototxt.",
-               _text(4096),
-               flags=("--model", "-m")),
+               _text(PATH_LENGTH), flags=("--model", "-m")),
         Option("weights", "default", "Published weights, 'random' for random initialisation, or a state dict "
-               "or .caffemodel file.", _weights, metavar="default|random|FILE", none_is_a_value=True),
-        Option("mean", None, "BGR mean (0..255) a caffe:PATH network's pixels are reduced by.", optional(_mean),
-               shown_default="104,117,123", metavar="B,G,R"),
+               "or .caffemodel file.", parse_weights, metavar="default|random|FILE", none_is_a_value=True),
+        Option("mean", None, "BGR mean a caffe:PATH network's pixels are reduced by, each of B, G and R.",
+               optional(_mean), minimum=0, maximum=PIXEL_MAX, shown_default="104,117,123", metavar="B,G,R",
+               kind=float),
         Option("labels_file", None, "Class names, one per line ('/a/abbey 0' lines too), for the network's outputs.",
-               optional(_text(4096)), shown_default="the model's", metavar="FILE",
+               optional(_text(PATH_LENGTH)), shown_default="the model's", metavar="FILE",
                flags=("--labels-file", "--labels")),
         Option("layers", (), "name[:channels][@x,y][=weight], repeatable, e.g. fire7:3,12=2 or fire7:12@100,80 "
                "(one neuron).", _specs(split_layer_spec, False), shown_default="model's default", metavar="SPEC",
@@ -241,41 +306,39 @@ OPTIONS: dict[str, Option] = {
         Option("classes", (), "ImageNet class to dream, by name or index, repeatable, e.g. banana=2 "
                "(see: inceptionism classes).", _specs(split_class_spec, True), shown_default="", metavar="NAME",
                repeatable=True, flags=("--class", "-c")),
-        Option("noise", None, f"Start from noise of this size instead of an image (sides up to max-size, "
-               f"at most {SIDE_LIMIT}).", optional(parse_size), shown_default="", metavar="WxH"),
+        Option("noise", None, "Start from noise of this size instead of an image (each side up to max-size).",
+               optional(parse_size), minimum=1, maximum=SIDE_LIMIT, unit="px", shown_default="", metavar="WxH",
+               kind=int),
         Option("param", None, "How noise is optimised: fourier (decorrelated, in Fourier space) or pixel "
-               "(plain pixels, with octaves).", optional(_choice(PARAMS)), shown_default="fourier", kind=PARAMS),
-        Option("octaves", 4, "Number of scales (1..16).", int_between(1, 16), kind=int),
-        Option("octave_scale", 1.4, "Size ratio between scales (> 1, up to 8).",
-               float_between(1.0, 8.0, open_below=True), kind=float),
-        Option("steps", None, "Gradient steps per octave, 1..4096 (in total for Fourier noise).",
-               optional(int_between(1, 4096)), shown_default=f"{OCTAVE_STEPS} (Fourier noise: {FOURIER_STEPS})",
-               kind=int),
-        Option("step_size", 1.5, "Step in pixel levels (0..255) after normalising the gradient.",
-               float_between(0, 255.0, open_below=True), kind=float),
-        Option("jitter", 32, "Largest random shift in pixels before each step (0..1024).", int_between(0, 1024),
-               kind=int),
-        Option("lap_levels", 0, "Laplacian-pyramid gradient normalisation bands (0..12; 0: off).",
-               int_between(0, 12), shown_default="0 (off)", kind=int),
-        Option("smooth", 0.0, "Gaussian smoothing of the gradient, sigma in px (0..64; 0: off).",
-               float_between(0, 64.0), shown_default="0 (off)", kind=float),
-        Option("tv", 0.0, "Total-variation weight, relative to the objective (0..100; 0: off).",
-               float_between(0, 100.0), shown_default="0 (off)", kind=float),
-        Option("keep_colors", False, "Dream the luminance only; keep the colours.", _flag, shown_default="off",
-               kind=bool),
-        Option("tile", None, f"Gradient in tiles of this many px (up to {SIDE_LIMIT}).",
-               optional(int_between(1, SIDE_LIMIT)), shown_default="when needed", metavar="PX", kind=int),
-        Option("memory_budget", 512, "Megabytes of activations one step may use (1..16384); larger images are tiled.",
-               int_between(1, 16384), metavar="MB", kind=int),
-        Option("lr", 0.05, "Learning rate for Fourier noise (up to 10).", float_between(0, 10.0, open_below=True),
-               kind=float),
-        Option("seed", None, "Repeatable result; drawn at random if not given.", optional(_seed),
+               "(plain pixels, with octaves).", choices=PARAMS, shown_default="fourier"),
+        Option("octaves", 4, "Number of scales.", minimum=1, maximum=16, typical=(1, 8), kind=int),
+        Option("octave_scale", 1.4, "Size ratio between scales.", minimum=1.0, maximum=8.0, open_below=True,
+               typical=(1.1, 2.0), increment=0.05, kind=float),
+        Option("steps", None, "Gradient steps per octave (in total for Fourier noise).", minimum=1, maximum=4096,
+               typical=(1, 50), shown_default=f"{OCTAVE_STEPS} (Fourier noise: {FOURIER_STEPS})", kind=int),
+        Option("step_size", 1.5, "Step in pixel levels after normalising the gradient.", minimum=0,
+               maximum=PIXEL_MAX, open_below=True, typical=(0.1, 4.0), increment=0.1, kind=float),
+        Option("jitter", 32, "Largest random shift before each step.", minimum=0, maximum=1024, unit="px",
+               typical=(0, 64), kind=int),
+        Option("lap_levels", 0, "Laplacian-pyramid gradient normalisation bands (0: off).", minimum=0, maximum=12,
+               shown_default="0 (off)", kind=int),
+        Option("smooth", 0.0, "Gaussian smoothing of the gradient, sigma (0: off).", minimum=0, maximum=64.0,
+               unit="px", shown_default="0 (off)", kind=float),
+        Option("tv", 0.0, "Total-variation weight, relative to the objective (0: off).", minimum=0, maximum=100.0,
+               shown_default="0 (off)", kind=float),
+        Option("keep_colors", False, "Dream the luminance only; keep the colours.", shown_default="off", kind=bool),
+        Option("tile", None, "Gradient in tiles of this side.", minimum=1, maximum=SIDE_LIMIT, unit="px",
+               shown_default="when needed", metavar="PX", kind=int),
+        Option("memory_budget", 512, "Activations one step may use; larger images are tiled.", minimum=1,
+               maximum=16384, unit="MB", metavar="MB", kind=int),
+        Option("lr", 0.05, "Learning rate for Fourier noise.", minimum=0, maximum=10.0, open_below=True, kind=float),
+        Option("seed", None, "Repeatable result; drawn at random if not given.", minimum=0, maximum=SEED_LIMIT,
                shown_default="random", kind=int),
-        Option("max_size", 2048, f"Larger inputs are scaled down to this long side (1..{SIDE_LIMIT}).",
-               optional(int_between(1, SIDE_LIMIT)), kind=int, none_is_a_value=True),
+        Option("max_size", 2048, "Larger inputs are scaled down to this long side.", minimum=1, maximum=SIDE_LIMIT,
+               unit="px", kind=int, none_is_a_value=True),
         Option("device", "auto", "auto, cpu, cuda, cuda:N or mps.", _device),
         Option("precision", "auto", "auto (bf16 where the hardware has it), fp32, bf16 or fp16.",
-               _choice(PRECISIONS), kind=PRECISIONS),
+               choices=PRECISIONS),
     )
 }  # fmt: skip
 """Every option, in the order the command line and the README show them."""

@@ -27,6 +27,7 @@ from inceptionism.engine.schedule import Schedule
 from inceptionism.errors import InvalidParameterError, closest
 
 NOISE_HAS_NO_IMAGE = "mask and keep_colors work on an input image; noise has none"
+IMAGE_OR_NOISE = "give an input image or noise, not both"
 RECORD_ONLY = ("version", "input", "size", "guide", "mask", "objective", "run")
 """Keys a dream records beside its settings: information about the run, not options."""
 
@@ -207,6 +208,33 @@ def _composed(values: dict[str, Any], preset: str | None, options: Mapping[str, 
         values.update(PRESETS[preset].options, preset=preset)
     values.update({key: value for key, value in options.items() if value is not None or OPTIONS[key].none_is_a_value})
     return values
+
+
+def check_start(settings: DreamSettings, *, image: bool, mask: bool = False, only: str | None = None) -> None:
+    """Refuse a dream that cannot start: an input image and noise, a mask on noise, noise where only input goes.
+
+    One check and one message each, for every render, the command line and the studio.
+
+    Args:
+        settings: the dream's settings (with ``noise``, it starts from noise).
+        image: whether an input image is given.
+        mask: whether a mask is given.
+        only: for a render that dreams its input only, what it dreams (``"a batch dreams
+            photos"``): noise is refused.
+
+    >>> check_start(DreamSettings(noise=(64, 64)), image=True)
+    Traceback (most recent call last):
+    ...
+    inceptionism.errors.InvalidParameterError: give an input image or noise, not both
+    """
+    if settings.noise is None:
+        return
+    if only is not None:
+        raise InvalidParameterError(f"{only}; noise does not apply", argument="noise")
+    if image:
+        raise InvalidParameterError(IMAGE_OR_NOISE, argument="noise")
+    if mask:
+        raise InvalidParameterError(NOISE_HAS_NO_IMAGE, argument="mask")
 
 
 def check_names(options: Mapping[str, Any], where: str) -> None:

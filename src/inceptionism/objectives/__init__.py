@@ -11,6 +11,7 @@ from inceptionism.objectives.base import SHIFT, Features, Objective, mean_square
 from inceptionism.objectives.specs import (
     CHANNEL_LIMIT,
     as_objective,
+    parse_channels,
     parse_class_spec,
     parse_layer_spec,
     split_layer_spec,
@@ -29,6 +30,7 @@ __all__ = [
     "layer",
     "mean_square",
     "neuron",
+    "parse_channels",
     "parse_class_spec",
     "parse_layer_spec",
     "split_layer_spec",

@@ -85,7 +85,12 @@ def split_layer_spec(spec: str) -> tuple[str, list[int] | None, tuple[int, int] 
     match = _SPEC.match(spec.strip())
     if not match or not match["name"].strip():
         raise InvalidParameterError(f"bad layer spec {spec!r}: {_SPEC_HELP}")
-    channels = _parse_channels(spec, match["channels"]) if match["channels"] is not None else None
+    channels = None
+    if match["channels"] is not None:
+        try:
+            channels = parse_channels(match["channels"])
+        except InvalidParameterError as error:
+            raise InvalidParameterError(f"bad channels in layer spec {spec!r}: {error}") from None
     weight = _weight(spec, match["weight"], "layer spec") if match["weight"] is not None else 1.0
     at = None
     if match["at"] is not None:
@@ -122,20 +127,39 @@ def parse_layer_spec(spec: str, *, image_size: tuple[int, int] | None = None) ->
     return neuron(name, channels[0], at=((x + 0.5) / width, (y + 0.5) / height), weight=weight, label=f"{x},{y}")
 
 
-def _parse_channels(spec: str, text: str) -> list[int]:
+def parse_channels(text: str) -> list[int]:
+    """``"0-3,12"`` as ``[0, 1, 2, 3, 12]``: the one reading of a channel list.
+
+    A layer spec's channels (``fire7:0-3,12``), the atlas's ``--channels`` and its API's
+    ``channels`` are all read by this: the same text gives the same channels, or the same
+    error, everywhere. Repeats are kept (the caller decides what they mean); whether each
+    channel exists is checked against the network later.
+
+    Raises:
+        InvalidParameterError: a list not of numbers and ``A-B`` ranges, a range that runs
+            backwards, or channels past :data:`CHANNEL_LIMIT` (no network has more).
+
+    >>> parse_channels(" 0-3 , 12")
+    [0, 1, 2, 3, 12]
+    >>> parse_channels("5-2")
+    Traceback (most recent call last):
+    ...
+    inceptionism.errors.InvalidParameterError: channel range 5-2 runs backwards
+    """
     channels: list[int] = []
     for part in text.split(","):
-        first, dash, last = part.strip().partition("-")
-        try:
-            low, high = (int(first), int(last)) if dash else (int(first), int(first))
-        except ValueError:
-            raise InvalidParameterError(f"bad channels in layer spec {spec!r}: {_SPEC_HELP}") from None
+        match = re.fullmatch(r"\s*(\d{1,9})\s*(?:-\s*(\d{1,9})\s*)?", part)
+        if not match:
+            raise InvalidParameterError(
+                f"channels must be numbers and ranges like 0-63 or 3,12,40, got {text!r}", argument="channels"
+            )
+        low, high = int(match[1]), int(match[2] or match[1])
         if high < low:
-            raise InvalidParameterError(f"bad channels in layer spec {spec!r}: {_SPEC_HELP}")
+            raise InvalidParameterError(f"channel range {part.strip()} runs backwards", argument="channels")
         if high >= CHANNEL_LIMIT or len(channels) + high - low >= CHANNEL_LIMIT:
             raise InvalidParameterError(
-                f"too many channels in layer spec {spec!r}: channels are 0..{CHANNEL_LIMIT - 1}, "
-                f"at most {CHANNEL_LIMIT} of them"
+                f"channels must be in 0..{CHANNEL_LIMIT - 1}, at most {CHANNEL_LIMIT} of them, got {text!r}",
+                argument="channels",
             )
         channels.extend(range(low, high + 1))
     return channels

@@ -29,8 +29,8 @@ from inceptionism._version import __version__
 from inceptionism.distributed import ClusterArg, InProcess, open_executor
 from inceptionism.distributed.remote import TaskReporter
 from inceptionism.distributed.worker import prepared_dreamer
-from inceptionism.engine.options import SEED_LIMIT
-from inceptionism.engine.settings import DreamSettings, check_names
+from inceptionism.engine.options import SEED_LIMIT, Option, seed_plus
+from inceptionism.engine.settings import DreamSettings, check_names, check_start
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError, OutputError
 from inceptionism.io.files import InputFiles, atomic_writer, check_not_input, check_writable
 from inceptionism.io.images import (
@@ -55,6 +55,17 @@ PHOTO_BYTES_LIMIT = 256 * 2**20
 SHEET_TILE = 256
 SHEET_LIMIT = 1024  # tiles of a contact sheet: 1024 x 256^2 px is 200 MB in memory
 INDEX_JSON, INDEX_CSV = "index.json", "index.csv"
+BATCH_OPTIONS: dict[str, Option] = {
+    option.name: option
+    for option in (
+        Option("cluster", None, "Run on a Dask cluster: a scheduler's address (tcp://10.0.0.5:8786) or local:N, "
+               "N worker processes on this machine.", shown_default="in this process", metavar="ADDRESS|local:N"),
+        Option("threads", None, "torch threads per dream (the pixels depend on it).", minimum=1, maximum=1024,
+               shown_default="all cores here; this machine's cores divided by N on local:N; the workers' own on a "
+               "scheduler", kind=int),
+    )
+}  # fmt: skip
+"""Where a batch's dreams run (and a video's segments, an atlas's tiles): the render farm's options."""
 SweepArg = dict[str, Sequence[Any]] | Sequence[str] | None
 """``{"layers": ["fire3", "fire5"]}``, ``["layer=fire3,fire5"]`` (the command line's form) or ``None``."""
 
@@ -145,8 +156,7 @@ def batch(
     """
     check_names(options, "batch()")
     base, net = compose_settings(settings, model, options)
-    if base.noise is not None:
-        raise InvalidParameterError("a batch dreams photos; noise does not apply", argument="noise")
+    check_start(base, image=True, only="a batch dreams photos")
     grid = _grid(sweep)
     directory = Path(output_dir)
     read = input_files(base, {"input image": list(inputs), "guide": guide, "mask": mask, **(reads or {})})
@@ -212,7 +222,7 @@ def plan_batch(
     taken: set[str] = set()
     items = []
     for row, photo in enumerate(photos):
-        seed = (settings.seed + row) % SEED_LIMIT  # type: ignore[operator]
+        seed = seed_plus(settings.seed, row)  # type: ignore[arg-type]
         for values in grid:
             try:
                 chosen = settings.updated(values.get("preset"), **{k: v for k, v in values.items() if k != "preset"})

@@ -120,7 +120,7 @@ def _value(option: Option, text: str) -> Any:
         if text.lower() not in (*_TRUE, *_FALSE):
             raise InvalidParameterError(f"sweep {name}: {text!r} is not on or off", argument="sweep")
         value = text.lower() in _TRUE
-    elif option.kind in (int, float):
+    elif option.numeric:
         try:
             value = option.kind(text)
         except ValueError:

@@ -9,13 +9,28 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inceptionism.distributed.cluster import ClusterError, parse_cluster
+from inceptionism.errors import InvalidParameterError
+from inceptionism.web.options import SERVE_OPTIONS, bounds_schema
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def setting(name: str) -> Any:
+    """The pydantic field of the server option ``name``: its default, description and bounds (in the schema).
+
+    The bounds are checked by the option itself (:meth:`ServerSettings._within_bounds`), so a
+    value out of them is refused with the same message as on the command line.
+    """
+    option = SERVE_OPTIONS[name]
+    return Field(
+        option.default, description=f"{option.help} ({option.bounds})", json_schema_extra=bounds_schema(option)
+    )
 
 
 class ServerSettings(BaseSettings):
@@ -28,20 +43,28 @@ class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INCEPTIONISM_", extra="forbid")
 
     host: str = Field("127.0.0.1", description="Address to bind; anything but loopback requires the access token.")
-    port: int = Field(8000, ge=1, le=65535, description="Port to listen on.")
+    port: int = setting("port")
     data_dir: Path = Field(Path.home() / ".inceptionism" / "studio", description="Where jobs and results are kept.")
-    workers: int = Field(1, ge=1, le=16, description="Jobs dreamed at the same time.")
-    queue_limit: int = Field(16, ge=1, le=1000, description="Jobs waiting at most; more are refused with 429.")
+    workers: int = setting("workers")
+    queue_limit: int = setting("queue_limit")
     token: str | None = Field(None, min_length=16, max_length=256, description="Access token (generated if needed).")
-    max_upload_mb: int = Field(64, ge=1, le=4096, description="Largest image upload, in megabytes.")
-    max_video_upload_mb: int = Field(512, ge=1, le=65536, description="Largest video upload, in megabytes.")
-    max_pixels: int = Field(40_000_000, ge=64 * 64, le=400_000_000, description="Largest image, in pixels.")
-    max_side: int = Field(4096, ge=64, le=8192, description="Longest side a job may dream at (max_size, noise).")
-    max_frames: int = Field(2000, ge=2, le=100_000, description="Most frames of a zoom or a video.")
-    preview_interval: float = Field(0.25, ge=0.05, le=10.0, description="Seconds between two live previews.")
+    max_upload_mb: int = setting("max_upload_mb")
+    max_video_upload_mb: int = setting("max_video_upload_mb")
+    max_pixels: int = setting("max_pixels")
+    max_side: int = setting("max_side")
+    max_frames: int = setting("max_frames")
+    preview_interval: float = setting("preview_interval")
     cluster: str | None = Field(
         None, max_length=300, description="Dask cluster to hand jobs to: a scheduler address or local:N."
     )
+
+    @field_validator(*SERVE_OPTIONS)
+    @classmethod
+    def _within_bounds(cls, value: Any, info: ValidationInfo) -> Any:
+        try:
+            return SERVE_OPTIONS[info.field_name].check(info.field_name, value)
+        except InvalidParameterError as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("cluster")
     @classmethod

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from inceptionism.engine.options import Option
 from inceptionism.web.live import LiveJob
 from inceptionism.web.store import Job
 
@@ -152,8 +153,68 @@ class ChannelRank(BaseModel):
 
 
 class OptionOut(BaseModel):
-    """A dream option, with its default."""
+    """An option with its default, help line and bounds: what the studio's inputs are made from."""
 
     name: str
+    group: Literal["dream", "zoom", "video", "atlas"] = Field(description="the render that takes it")
     default: Any
     help: str
+    minimum: int | float | None = Field(description="the least value (of each number, for DX,DY or WxH)")
+    maximum: int | float | None = Field(description="the largest value")
+    open_below: bool = Field(description="whether the minimum itself is refused (the value must be above it)")
+    bounds: str = Field(description="the bounds as --help shows them, e.g. 0..1024 px")
+    choices: list[str] | None = None
+    unit: str | None = Field(description="what the number counts: px, MB, s...")
+    step: float | None = Field(description="how far an input moves in one step (null: any number)")
+    typical: list[float] | None = Field(description="the range a slider spans, within the bounds")
+
+    @classmethod
+    def of(cls, option: Option, group: str) -> OptionOut:
+        """The API view of ``option``, an option of ``group``."""
+        step = option.increment if option.increment is not None else 1 if option.kind is int else None
+        return cls(
+            name=option.name,
+            group=group,  # type: ignore[arg-type]
+            default=_plain(option.default),
+            help=option.help,
+            minimum=option.minimum,
+            maximum=option.maximum,
+            open_below=option.open_below,
+            bounds=option.bounds,
+            choices=list(option.choices) or None,
+            unit=option.unit or None,
+            step=step,
+            typical=None if option.typical is None else list(option.typical),
+        )
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def options_model(name: str, options: dict[str, Option], **extra: Any) -> type[BaseModel]:
+    """A pydantic model of ``options`` (each optional, with its bounds), and of ``extra`` fields: a JSON schema.
+
+    The bounds are the options' own (``ge``/``gt`` the minimum, ``le`` the maximum); the
+    schema documents what the checks of the options enforce.
+    """
+    fields = {option.name: _option_field(option) for option in options.values()}
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields, **extra)
+
+
+def _option_field(option: Option) -> tuple[Any, Any]:
+    described = f"{option.help} Default: {option.default_text or 'none'}."
+    if option.numeric:
+        low = "gt" if option.open_below else "ge"
+        number = Annotated[option.kind, Field(**{low: option.minimum, "le": option.maximum})]
+        return number | None, Field(None, description=described)
+    if option.choices:
+        return Literal[option.choices] | None, Field(None, description=described)  # type: ignore[valid-type]
+    if option.kind is bool:
+        return bool | None, Field(None, description=described)
+    if option.repeatable:
+        return list[str | int] | str | None, Field(None, description=described)
+    if option.minimum is not None:  # a text form of numbers (DX,DY or WxH), or the numbers as a list
+        each = Annotated[option.kind, Field(ge=option.minimum, le=option.maximum)]
+        return str | list[each] | None, Field(None, description=described)  # type: ignore[valid-type]
+    return str | None, Field(None, description=described)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
@@ -13,6 +13,7 @@ from inceptionism.errors import InceptionismError
 from inceptionism.render.atlas import ATLAS_OPTIONS, AtlasPlan, plan_atlas, rank_channels
 from inceptionism.web.deps import StudioDep
 from inceptionism.web.errors import queue_full, refusal
+from inceptionism.web.options import bounds_schema
 from inceptionism.web.schemas import AtlasOut, AtlasTileOut, ChannelRank
 from inceptionism.web.store import Job
 from inceptionism.web.studio import Studio
@@ -22,8 +23,16 @@ from inceptionism.web.workers import QueueFull
 router = APIRouter(prefix="/api/atlas", tags=["atlas"])
 WEB_CHANNELS = 512  # channels one request may ask for
 RETRY_AFTER = 10
-Size = Annotated[int, Query(ge=32, le=512, description="side of a tile in px")]
-Steps = Annotated[int, Query(ge=1, le=1024, description="optimisation steps per tile")]
+
+
+def _query(name: str) -> Any:
+    """The query parameter of the atlas option ``name``: its bounds in the schema, checked by the option."""
+    option = ATLAS_OPTIONS[name]
+    return Query(description=f"{option.help} ({option.bounds})", json_schema_extra=bounds_schema(option))
+
+
+Size = Annotated[int, _query("size")]
+Steps = Annotated[int, _query("steps")]
 
 
 def _plan(studio: Studio, model: str | None, layer: str, channels: str | None, size: int, steps: int) -> AtlasPlan:

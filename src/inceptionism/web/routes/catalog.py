@@ -10,6 +10,9 @@ from inceptionism.engine.options import OPTIONS
 from inceptionism.engine.presets import PRESETS
 from inceptionism.errors import InceptionismError
 from inceptionism.models import PSEUDO_LAYERS, imagenet_classes
+from inceptionism.render.atlas import ATLAS_OPTIONS
+from inceptionism.render.video import VIDEO_OPTIONS
+from inceptionism.render.zoom import ZOOM_OPTIONS
 from inceptionism.web.deps import StudioDep
 from inceptionism.web.schemas import ClassOut, LayerOut, ModelOut, OptionOut, PresetOut
 
@@ -59,8 +62,11 @@ def _plain(options: dict) -> dict:
     return {key: list(value) if isinstance(value, tuple) else value for key, value in options.items()}
 
 
+OPTION_GROUPS = {"dream": OPTIONS, "zoom": ZOOM_OPTIONS, "video": VIDEO_OPTIONS, "atlas": ATLAS_OPTIONS}
+"""The options the studio offers, by the render that takes them."""
+
+
 @router.get("/options", response_model=list[OptionOut])
 def list_options() -> list[OptionOut]:
-    """Every dream option with its default and help line."""
-    return [OptionOut(name=name, default=_plain({"v": option.default})["v"], help=option.help)
-            for name, option in OPTIONS.items()]  # fmt: skip
+    """Every option of a dream, a zoom, a video and an atlas, with its default, help line and bounds."""
+    return [OptionOut.of(option, group) for group, table in OPTION_GROUPS.items() for option in table.values()]

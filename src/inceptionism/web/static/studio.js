@@ -29,6 +29,12 @@ const SLIDERS = {
 const ZOOM_FIELDS = { frames: "frames", zoom: "zoom", rotate: "rotate" };
 const VIDEO_FIELDS = { blend: "blend", start: "start", end: "end" };
 
+/** Every number input: element id -> the option (from /api/options) its min, max and step come from. */
+const NUMBER_INPUTS = {
+  ...SLIDERS, "max-size": "max_size", ...ZOOM_FIELDS, ...VIDEO_FIELDS,
+  "atlas-size": "atlas.size", "atlas-steps": "atlas.steps",
+};
+
 /** Parameters the form has a control for; others from a job are kept in state.extraParams. */
 const FORM_PARAMS = new Set([
   "model", "layers", "classes", "preset", "noise", "max_size", "seed", "keep_colors",
@@ -47,7 +53,8 @@ const ACTIVE = new Set(["queued", "running"]);
 const IMAGE_TYPES = new Set(["image/png", "image/gif", "image/webp", "image/jpeg"]);
 
 const state = {
-  options: {},        // option name -> {name, default, help}, from /api/options
+  options: {},        // option name -> {name, group, default, help, minimum, maximum, step, typical...},
+                      // from /api/options (the atlas's as "atlas.size": their names are also dream options')
   models: [],         // from /api/models
   layers: [],         // the current model's [{name, channels}]
   presets: {},        // preset name -> {name, description, options}
@@ -133,21 +140,37 @@ function errorText(error) {
 // ---------------------------------------------------------------------------------------------
 // Options, models, layers, presets, classes
 
-/** Fill each slider's default from /api/options and place it there. */
+/** The options from /api/options: each input's bounds and step, each slider's default and place. */
 async function loadOptions() {
   const options = await api("/api/options");
-  state.options = Object.fromEntries(options.map((option) => [option.name, option]));
+  state.options = Object.fromEntries(options.map((option) => [optionKey(option), option]));
+  for (const [id, key] of Object.entries(NUMBER_INPUTS)) applyBounds($(`#${id}`), state.options[key]);
   for (const [id, name] of Object.entries(SLIDERS)) {
     const option = state.options[name];
-    const input = $(`#${id}`);
-    if (option && option.help) input.title = option.help;
     $(`#${id}-default`).textContent = `default ${formatDefault(option ? option.default : null)}`;
     resetSlider(id);
   }
-  const maxSize = state.options.max_size;
-  if (maxSize && maxSize.default != null) $("#max-size").placeholder = String(maxSize.default);
   const seed = state.options.seed;
   if (seed && seed.help) $("#seed").title = seed.help;
+}
+
+function optionKey(option) {
+  return option.group === "atlas" ? `atlas.${option.name}` : option.name;
+}
+
+/**
+ * An input's min, max and step from its option: a slider spans the option's typical range (the
+ * bounds can be far wider than what dreams use), a number field the bounds themselves.
+ */
+function applyBounds(input, option) {
+  if (!input || !option || option.minimum == null) return;
+  const [low, high] = input.type === "range" && option.typical ? option.typical : [option.minimum, option.maximum];
+  input.min = String(low);
+  input.max = String(high);
+  input.step = option.step == null ? "any" : String(option.step);
+  const shown = option.bounds ? ` (${option.bounds})` : "";
+  input.title = `${option.help}${shown}`;
+  if (input.type !== "range" && !input.placeholder && option.default != null) input.placeholder = String(option.default);
 }
 
 function formatDefault(value) {
@@ -223,6 +246,12 @@ function showLayer() {
 function currentLayer() {
   const name = $("#layer").value || (state.models.find((m) => m.name === $("#model").value) || {}).default_layer;
   return state.layers.find((layer) => layer.name === name) || null;
+}
+
+/** How many channels the layer `name` of the current model has (0 if it is not one of its layers). */
+function layerChannels(name) {
+  const layer = state.layers.find((candidate) => candidate.name === name);
+  return layer ? layer.channels : 0;
 }
 
 /** Fill #preset from /api/presets. */
@@ -535,7 +564,8 @@ function buildParams() {
   if ($("#preset").value) params.preset = $("#preset").value;
   for (const [id, name] of Object.entries(SLIDERS)) {
     const input = $(`#${id}`);
-    if (input.dataset.touched === "1") params[name] = name === "octaves" || name === "steps" || name === "jitter"
+    const option = state.options[name];
+    if (input.dataset.touched === "1") params[name] = option && option.step === 1
       ? Math.round(Number(input.value))
       : Math.round(Number(input.value) * 100) / 100;
   }
@@ -560,7 +590,8 @@ function buildParams() {
     const value = numberOf(`#${id}`);
     if (value === undefined) continue;
     if (!Number.isFinite(value)) return { error: `${name}: a number.`, field: `#${id}` };
-    params[name] = name === "frames" ? Math.round(value) : value;
+    const option = state.options[name];
+    params[name] = option && option.step === 1 ? Math.round(value) : value;
   }
   if (kind === "zoom") {
     params.format = $("#format").value;
@@ -1073,17 +1104,19 @@ async function deleteJob(job) {
 // ---------------------------------------------------------------------------------------------
 // The atlas: for each channel of a layer, the image it likes best; its tiles select channels
 
-/** Channels written as `3,12` or `0-15` (or both): the list, or null when it is not that. */
-function parseChannelList(text, limit = 4096) {
+/**
+ * The channels the layer spec's field names, to press their tiles: a list, or null when the text
+ * is not a channel list (the server checks and refuses it when the job is sent). Only channels
+ * under `count` (the layer's) are read.
+ */
+function chosenChannels(text, count) {
   const compact = String(text || "").replace(/\s+/g, "");
   if (!compact) return [];
   if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(compact)) return null;
   const channels = [];
   for (const part of compact.split(",")) {
     const [first, last = first] = part.split("-").map(Number);
-    if (last < first || last - first >= limit) return null;
-    for (let channel = first; channel <= last; channel += 1) channels.push(channel);
-    if (channels.length > limit) return null;
+    for (let channel = first; channel <= Math.min(last, count - 1); channel += 1) channels.push(channel);
   }
   return channels;
 }
@@ -1109,26 +1142,20 @@ function formatActivation(value) {
 
 let atlasTicket = 0; // each "Show atlas" (or model change) starts a new ticket; older answers are dropped
 
-/** What the atlas fields ask for: {model, layer, query, count} or {error, field}. */
+/**
+ * What the atlas fields ask for: {model, layer, query} or {error, field}. The channels, size and
+ * steps are checked by the server (one parser, the options' bounds); its refusal is shown as is.
+ */
 function atlasRequest() {
   const layer = currentLayer();
   if (!layer) return { error: "choose a model and a layer first", field: "#layer" };
   const channelsText = $("#atlas-channels").value.trim().replace(/\s+/g, "") || `0-${layer.channels - 1}`;
-  const channels = parseChannelList(channelsText);
-  if (!channels || !channels.length) return { error: "atlas channels: numbers or ranges, e.g. 0-15 or 3,12,40", field: "#atlas-channels" };
-  const outside = channels.find((channel) => channel >= layer.channels);
-  if (outside !== undefined) {
-    return { error: `channel ${outside} is not in ${layer.name}: it has channels 0..${layer.channels - 1}`, field: "#atlas-channels" };
+  const query = new URLSearchParams({ model: $("#model").value, layer: layer.name, channels: channelsText });
+  for (const [id, name] of [["#atlas-size", "size"], ["#atlas-steps", "steps"]]) {
+    const text = $(id).value.trim();
+    if (text) query.set(name, text);
   }
-  const count = new Set(channels).size;
-  if (count > 512) return { error: `at most 512 channels at once, not ${count}`, field: "#atlas-channels" };
-  const size = numberOf("#atlas-size") ?? 64;
-  if (!Number.isInteger(size) || size < 32 || size > 512) return { error: "tile size: 32 to 512 px", field: "#atlas-size" };
-  const steps = numberOf("#atlas-steps") ?? 48;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 1024) return { error: "steps: 1 to 1024", field: "#atlas-steps" };
-  const model = $("#model").value;
-  const query = new URLSearchParams({ model, layer: layer.name, channels: channelsText, size: String(size), steps: String(steps) });
-  return { model, layer: layer.name, query: query.toString(), count };
+  return { model: $("#model").value, layer: layer.name, query: query.toString() };
 }
 
 function setAtlasStatus(text, kind = "info") {
@@ -1157,7 +1184,7 @@ async function showAtlas() {
   $("#atlas").replaceChildren();
   $("#atlas").setAttribute("aria-label", `Channels of ${request.layer}: press a tile to dream its channel`);
   $("#atlas").removeAttribute("aria-labelledby");
-  setAtlasStatus(`Asking for ${request.count} tile${request.count === 1 ? "" : "s"} of ${request.layer}…`, "busy");
+  setAtlasStatus(`Asking for the tiles of ${request.layer}…`, "busy");
   showLayer();
   await fetchAtlas(ticket);
 }
@@ -1412,7 +1439,7 @@ function specLayerName() {
 function toggleAtlasChannel(channel) {
   const atlas = state.atlas;
   if (!atlas) return;
-  let chosen = parseChannelList($("#channels").value) || [];
+  let chosen = chosenChannels($("#channels").value, layerChannels(atlas.layer)) || [];
   if ($("#layer").value !== atlas.layer) {
     // The tiles are of another layer than the fields name: they name this layer now.
     if (specLayerName() !== atlas.layer) chosen = [];
@@ -1431,7 +1458,7 @@ function syncAtlasPressed() {
   const atlas = state.atlas;
   const grid = $("#atlas");
   const sameLayer = atlas && specLayerName() === atlas.layer && $("#model").value === atlas.model;
-  const chosen = new Set(sameLayer ? parseChannelList($("#channels").value) || [] : []);
+  const chosen = new Set(sameLayer ? chosenChannels($("#channels").value, layerChannels(atlas.layer)) || [] : []);
   for (const button of grid.children) {
     button.setAttribute("aria-pressed", String(chosen.has(Number(button.dataset.channel))));
   }
