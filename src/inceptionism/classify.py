@@ -9,10 +9,15 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from inceptionism.errors import InvalidParameterError
+from inceptionism.engine.options import Option
 from inceptionism.io.images import ImageInput, load_image, to_tensor
 from inceptionism.models.network import LOGITS, Network
 from inceptionism.models.registry import shared_model
+
+CLASSIFY_OPTIONS: dict[str, Option] = {
+    "top": Option("top", 5, "How many labels to print.", minimum=1, maximum=1000, kind=int, flags=("--top", "-k")),
+}
+"""The options of :func:`classify`."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,7 @@ def classify(
     >>> classify(sample_path(), top=1)[0].label  # Chelsea the cat
     'Egyptian cat'
     """
-    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 1000:
-        raise InvalidParameterError(f"top must be an integer in 1..1000, got {top!r}")
+    CLASSIFY_OPTIONS["top"].check("top", top)
     net = (
         model
         if isinstance(model, Network)

@@ -1,6 +1,6 @@
 """Every numeric option's bounds are declared once and are the same everywhere.
 
-For each option of the dream, zoom, video, atlas, batch and serve tables: ``--help`` shows the
+For each option of the dream, zoom, video, atlas, batch, serve and classify tables: ``--help`` shows the
 bounds of its data, ``/api/options`` gives them, the OpenAPI schema's ``minimum``/``maximum``
 equal them, and a value just outside is refused by the command line (exit 2, one line) and by
 the API (422) with the option's own message, so with the same bound.
@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
+from inceptionism.classify import CLASSIFY_OPTIONS
 from inceptionism.cli import cli
 from inceptionism.engine.options import OPTIONS, Option, shown_number
 from inceptionism.errors import InvalidParameterError
@@ -36,6 +37,7 @@ TABLES = {
     "atlas": ATLAS_OPTIONS,
     "batch": BATCH_OPTIONS,
     "serve": SERVE_OPTIONS,
+    "classify": CLASSIFY_OPTIONS,
 }
 SERVE_FLAGS = ("port", "workers")  # the other server settings are INCEPTIONISM_* variables only
 NUMERIC = [
@@ -74,11 +76,12 @@ def command_line(command: str, option: Option, value: object, tmp_path: Path) ->
         "atlas": ["atlas", *given, "-o", str(tmp_path / "x.png")],
         "batch": ["batch", str(tmp_path / "in.png"), "-o", str(tmp_path / "out"), *given],
         "serve": ["serve", *given, "--data-dir", str(tmp_path / "studio")],
+        "classify": ["classify", str(tmp_path / "in.png"), *given],
     }[command]
 
 
 def test_every_numeric_option_has_both_bounds_and_no_range_in_its_help_line():
-    assert len(NUMERIC) == 33
+    assert len(NUMERIC) == 34
     for command, option in NUMERIC:
         assert option.minimum is not None and option.maximum is not None, (command, option.name)
         assert option.minimum < option.maximum, (command, option.name)

@@ -10,6 +10,7 @@ import click
 from tqdm import tqdm
 
 from inceptionism._version import __version__
+from inceptionism.classify import CLASSIFY_OPTIONS
 from inceptionism.engine.options import OPTIONS
 from inceptionism.engine.runtime import keep_freed_memory
 from inceptionism.errors import InceptionismError
@@ -21,7 +22,7 @@ from inceptionism.web.options import SERVE_OPTIONS
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-TABLES = (OPTIONS, ZOOM_OPTIONS, VIDEO_OPTIONS, ATLAS_OPTIONS, BATCH_OPTIONS, SERVE_OPTIONS)
+TABLES = (OPTIONS, ZOOM_OPTIONS, VIDEO_OPTIONS, ATLAS_OPTIONS, BATCH_OPTIONS, SERVE_OPTIONS, CLASSIFY_OPTIONS)
 """Every table of options a command takes flags from."""
 FLAGS = {name: option.flag for table in TABLES for name, option in table.items()}
 FLAGS.update(guide="--guide", mask="--mask", work_dir="--work-dir", restart="--restart", sweep="--sweep",
