@@ -173,3 +173,11 @@ def test_one_check_and_one_message_for_an_image_or_noise(tmp_path, tiny_net, cli
     video = {"image": ("clip.mp4", clip.read_bytes(), "video/mp4")}
     answer = client.post("/api/jobs", data={"kind": "video", "params": json.dumps(NOISE)}, files=video)
     assert (answer.status_code, answer.json()["detail"]) == (422, "a video dreams its own frames; noise does not apply")
+
+
+def test_a_channel_number_of_any_length_is_read_and_bounded():
+    assert refused(lambda: parse_channels("99999999999999999999")) == (
+        "channels must be in 0..65535, at most 65536 of them, got '99999999999999999999'"
+    )
+    assert refused(lambda: parse_channels("٣")) == "channels must be numbers and ranges like 0-63 or 3,12,40, got '٣'"
+    assert parse_channels("65535") == [65535]

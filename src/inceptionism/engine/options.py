@@ -1,10 +1,13 @@
-"""Every dream option declared once: its default, its bounds, its help line.
+"""Every dream option declared once: its default, its bounds as data, its help line.
 
 :class:`~inceptionism.engine.settings.DreamSettings` takes its fields' defaults and checks
 from here, and so do the engine's :class:`~inceptionism.engine.schedule.Schedule`, the command
-line (one flag per option, generated) and the README's option table (checked by a test).
-Every option that costs memory or time has an upper bound, so that no value a user or a web
-form passes can exhaust the machine.
+line (one flag per option, its click type and ``--help`` bounds generated), the studio's
+``/api/options``, its JSON schema and its inputs, and the README's option table (checked by a
+test). The zoom, video, atlas, batch, classify and server options are :class:`Option` tables
+too. Every option that costs memory or time has an upper bound, so that no value a user or a
+web form passes can exhaust the machine. The one reading of a weights choice and of the seeds
+that follow a seed live here as well.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ def parse_channels(text: str) -> list[int]:
     """
     channels: list[int] = []
     for part in text.split(","):
-        match = re.fullmatch(r"\s*(\d{1,9})\s*(?:-\s*(\d{1,9})\s*)?", part)
+        match = re.fullmatch(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?", part)
         if not match:
             raise InvalidParameterError(
                 f"channels must be numbers and ranges like 0-63 or 3,12,40, got {text!r}", argument="channels"
