@@ -17,7 +17,7 @@ TINY = ["--layer", "conv2", "--octaves", "1", "--steps", "1", "--max-size", "64"
 @pytest.fixture(autouse=True)
 def tiny_video(monkeypatch, tiny_net):
     """``video`` dreams with the tiny network, whatever the settings name."""
-    monkeypatch.setattr("inceptionism.cli.video.settings_network", lambda settings, quiet: tiny_net)
+    monkeypatch.setattr("inceptionism.cli.video.settings_network", lambda settings, progress: tiny_net)
 
 
 def run(*args):

@@ -8,9 +8,10 @@ from typing import Any
 import click
 
 from inceptionism.cli.app import cli, show_notices
-from inceptionism.cli.dream import dream_settings, settings_network
+from inceptionism.cli.dream import dream_settings
 from inceptionism.cli.options import cluster_options, dreaming_options
 from inceptionism.cli.render import run_render
+from inceptionism.engine.dreamer import settings_network
 from inceptionism.render.batch import batch
 
 
@@ -57,7 +58,7 @@ def batch_command(
     settings = dream_settings(from_image, options, guide=guide, mask=mask)
     net = None
     if cluster is None:  # in this process: load (or download) the network here, with a bar
-        net = settings_network(settings, quiet=quiet)
+        net = settings_network(settings, progress=not quiet)
     result = run_render(
         lambda callback: batch(
             inputs, output, settings=settings, model=net, sweep=list(sweep), guide=guide, mask=mask, sheet=sheet,

@@ -12,14 +12,14 @@ from tqdm import tqdm
 
 from inceptionism.classify import Prediction, classify
 from inceptionism.cli.app import cli, show_notices
-from inceptionism.cli.options import dreaming_options, weights_value
+from inceptionism.cli.options import dreaming_options
 from inceptionism.cli.render import bar_size
+from inceptionism.engine.dreamer import settings_network
 from inceptionism.engine.progress import Progress
 from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import InceptionismError, InvalidParameterError
 from inceptionism.io.files import check_not_input, check_writable, unused_path
 from inceptionism.io.images import output_format, read_metadata, sample_path, save_image
-from inceptionism.models import Network, shared_model
 from inceptionism.render.still import dream, input_files
 
 
@@ -65,7 +65,7 @@ def dream_command(
     check_not_input(output, input_files(settings, read))
     check_writable(output)
     output_format(output)
-    net = settings_network(settings, quiet=quiet)
+    net = settings_network(settings, progress=not quiet)
 
     started = time.perf_counter()
     with tqdm(
@@ -95,8 +95,6 @@ def dream_settings(
     """The settings of ``--from IMAGE`` (or the defaults), then the preset, then the flags given."""
     # A flag not given is None (a repeatable one an empty tuple): the recorded or preset value stays.
     given = {name: value for name, value in options.items() if value not in (None, ())}
-    if "weights" in given:
-        given["weights"] = weights_value(given["weights"])
     preset = given.pop("preset", None)
     if from_image is None:
         return DreamSettings.create(preset, **given)
@@ -113,17 +111,6 @@ def dream_settings(
     except InceptionismError as error:
         raise InvalidParameterError(f"the parameters in {from_image} cannot be used: {error}") from None
     return recorded.updated(preset, **given)
-
-
-def settings_network(settings: DreamSettings, *, quiet: bool) -> Network:
-    """The network ``settings`` name, loaded (or downloaded, with a bar unless ``quiet``) once per process."""
-    return shared_model(
-        settings.model,
-        weights=settings.weights,
-        progress=not quiet,
-        mean=settings.mean,
-        labels_file=settings.labels_file,
-    )
 
 
 def _labels(predictions: list[Prediction]) -> str:

@@ -8,9 +8,10 @@ from typing import Any
 import click
 
 from inceptionism.cli.app import cli, show_notices
-from inceptionism.cli.dream import dream_settings, settings_network
+from inceptionism.cli.dream import dream_settings
 from inceptionism.cli.options import cluster_options, dreaming_options, option_flags, resume_options
 from inceptionism.cli.render import run_render
+from inceptionism.engine.dreamer import settings_network
 from inceptionism.io.files import unused_path
 from inceptionism.render.framestore import work_dir_for
 from inceptionism.render.video import VIDEO_OPTIONS, video
@@ -63,7 +64,7 @@ def video_command(
     chosen = {name: options.pop(name) for name in VIDEO_OPTIONS}
     settings = dream_settings(from_image, options, guide=guide, mask=mask)
     output = output or unused_path(input.with_name(f"{input.stem}-dream.mp4"))
-    net = settings_network(settings, quiet=quiet)
+    net = settings_network(settings, progress=not quiet)
     result = run_render(
         lambda callback: video(
             input, output, settings=settings, model=net, guide=guide, mask=mask, flow=flow,

@@ -8,9 +8,10 @@ from typing import Any
 import click
 
 from inceptionism.cli.app import cli, fail, show_notices
-from inceptionism.cli.dream import dream_settings, settings_network
+from inceptionism.cli.dream import dream_settings
 from inceptionism.cli.options import dreaming_options, option_flags, resume_options
 from inceptionism.cli.render import run_render
+from inceptionism.engine.dreamer import settings_network
 from inceptionism.io.files import unused_path
 from inceptionism.io.images import sample_path
 from inceptionism.render.framestore import work_dir_for
@@ -73,7 +74,7 @@ def zoom_command(
     if output is None:
         stem = input.stem if input else "noise" if settings.noise else sample_path().stem
         output = unused_path(Path(f"{stem}-zoom.mp4"))
-    net = settings_network(settings, quiet=quiet)
+    net = settings_network(settings, progress=not quiet)
     result = run_render(
         lambda callback: zoom(
             input, output, settings=settings, model=net, guide=guide, mask=mask, labels=labels,

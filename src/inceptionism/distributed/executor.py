@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from inceptionism.distributed.cluster import ClusterArg, ClusterError, connect, parse_cluster
-from inceptionism.distributed.worker import run_task, torch_threads
+from inceptionism.distributed.worker import run_task
+from inceptionism.engine.runtime import torch_threads
 
 logger = logging.getLogger(__name__)
 TaskFunction = Callable[..., Any]

@@ -7,20 +7,19 @@ of the same settings, guide and mask is prepared once and kept here.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import torch
 from PIL import Image
 
 from inceptionism.engine.dreamer import Dreamer
-from inceptionism.engine.runtime import keep_freed_memory
+from inceptionism.engine.runtime import keep_freed_memory, torch_threads
 from inceptionism.engine.settings import DreamSettings
+from inceptionism.io.tensors import guide_pixels, mask_values
 from inceptionism.lru import KeptCache
 from inceptionism.models.network import Network
 
@@ -39,24 +38,6 @@ def dask_setup(worker: Any) -> None:
     del worker
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Set torch's intra-op threads to ``threads`` inside the block (``None``: leave them as they are).
-
-    The pixels of a dream depend on it: oneDNN's convolutions round differently with another
-    thread count, and gradient ascent grows those differences.
-    """
-    if threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_task(function: Callable[..., Any], threads: int | None, *arguments: Any) -> Any:
@@ -80,7 +61,12 @@ def prepared_dreamer(
     a task sent to a worker names its network in the settings).
     """
     key = (settings.to_json(), _digest(guide), _digest(mask), model)
-    return _dreamers.get(key, lambda: Dreamer(settings, model=model, guide=_image(guide), mask=_image(mask)))
+    return _dreamers.get(key, lambda: _dreamer(settings, guide, mask, model))
+
+
+def _dreamer(settings: DreamSettings, guide: bytes | None, mask: bytes | None, model: Network | None) -> Dreamer:
+    read_mask = mask_values(_image(mask), max_size=settings.max_size)
+    return Dreamer(settings, model=model, guide=guide_pixels(_image(guide)), mask=read_mask)
 
 
 def _digest(data: bytes | None) -> str:

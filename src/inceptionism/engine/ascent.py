@@ -76,12 +76,7 @@ def ascend(
     Raises:
         InvalidParameterError: a tiled schedule for an objective that needs the whole image.
     """
-    if schedule.tile and objective.needs_whole_image:
-        raise InvalidParameterError(
-            f"{objective} needs the whole image (a neuron at a position): it cannot be tiled; "
-            "lower max_size or raise memory_budget",
-            argument="tile",
-        )
+    _check_tiling(objective, schedule)
     device = pixels.device
     sizes = schedule.octave_sizes(*pixels.shape[-2:])
     losses: list[float] = []
@@ -93,10 +88,7 @@ def ascend(
             # The last octave's base is the input itself, added in place even if it is uint8.
             base = pixels if last else resize(pixels.float(), size)
             # The image of this octave is its base plus the detail so far, built in place.
-            octave_mask = None if mask is None else resize(mask, size)
-            octave_steps = octave_mask if step_map is None else resize(step_map, size)
-            if step_map is not None and octave_mask is not None:
-                octave_steps = octave_steps * octave_mask
+            octave_mask, octave_steps = _octave_weights(mask, step_map, size)
             image = torch.zeros(1, 3, *size, device=device) if detail is None else resize(detail, size).contiguous()
             if octave_mask is not None:  # upscaled detail must not spill into what stays
                 image.mul_(octave_mask)
@@ -120,6 +112,26 @@ def ascend(
             if not last:
                 detail = image.sub_(base)
     return image, losses
+
+
+def _check_tiling(objective: Objective, schedule: Schedule) -> None:
+    if schedule.tile and objective.needs_whole_image:
+        raise InvalidParameterError(
+            f"{objective} needs the whole image (a neuron at a position): it cannot be tiled; "
+            "lower max_size or raise memory_budget",
+            argument="tile",
+        )
+
+
+def _octave_weights(
+    mask: Tensor | None, step_map: Tensor | None, size: tuple[int, int]
+) -> tuple[Tensor | None, Tensor | None]:
+    """The mask at an octave's ``size``, and what each pixel's step is multiplied by there (mask times step map)."""
+    octave_mask = None if mask is None else resize(mask, size)
+    if step_map is None:
+        return octave_mask, octave_mask
+    steps = resize(step_map, size)
+    return octave_mask, steps if octave_mask is None else steps * octave_mask
 
 
 def _whole_gradient(

@@ -1,18 +1,18 @@
 """The Dreamer: settings and a network prepared once, then called on frame after frame.
 
 Everything that does not depend on the frame is done when the Dreamer is made: the network
-is loaded (once per process, see :mod:`inceptionism.models.cache`), its inference copy
-built, the names in the objective checked, the guide's features extracted, the mask read
-and the memory one step costs per pixel measured. What depends on the frame's size (the
-tile plan and schedule, the mask at that size, neurons placed in pixels) is made on the
-first frame of each size and kept. A still, a zoom, a video segment or a web job all dream
-through one.
+is loaded (once per process, see :mod:`inceptionism.models.cache`), the inputs checked
+(:func:`~inceptionism.engine.inputs.check_inputs`), the inference copy built, the guide's
+features extracted and the memory one step costs per pixel measured. What depends on the
+frame's size (the tile plan and schedule, the mask at that size, neurons placed in pixels)
+is made on the first frame of each size and kept. A still, a zoom, a video segment or a web
+job all dream through one. The Dreamer takes and returns tensors: reading images is
+:mod:`inceptionism.render.inputs`'s.
 
->>> from inceptionism.io.images import sample_path
->>> dreamer = Dreamer(DreamSettings(octaves=2, steps=2, max_size=160))
->>> frame = dreamer(sample_path(), seed=1)
->>> tuple(frame.pixels.shape), frame.seed, frame.losses[-1] > frame.losses[0]
-((1, 3, 106, 160), 1, True)
+>>> dreamer = Dreamer(DreamSettings(octaves=2, steps=2))
+>>> frame = dreamer(torch.full((1, 3, 106, 160), 128, dtype=torch.uint8), seed=1)
+>>> tuple(frame.pixels.shape), frame.seed, frame.losses[-1] > frame.losses[0], dreamer.settings.layers
+((1, 3, 106, 160), 1, True, ('fire7',))
 """
 
 from __future__ import annotations
@@ -27,27 +27,26 @@ from torch import Tensor
 from inceptionism.checks import check_generator
 from inceptionism.engine.ascent import ascend
 from inceptionism.engine.filters import gaussian_blur
+from inceptionism.engine.inputs import check_frame, check_inputs
 from inceptionism.engine.memory import activation_bytes_per_pixel, plan_tiles
 from inceptionism.engine.options import OPTIONS, SIDE_LIMIT
 from inceptionism.engine.parameterization import FourierImage
 from inceptionism.engine.pixels import PIXEL_MAX, keep_chroma, resize
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision
-from inceptionism.engine.schedule import Schedule, check_size, check_tile
-from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE, DreamSettings
+from inceptionism.engine.schedule import Schedule, check_size
+from inceptionism.engine.settings import DreamSettings
 from inceptionism.engine.visualize import visualize
 from inceptionism.errors import ImageError, InvalidParameterError
-from inceptionism.io.images import ImageInput, LoadedImage, load_image, to_tensor
 from inceptionism.lru import KeptCache, KeptPerObject
 from inceptionism.models import cache
 from inceptionism.models.network import Network
 from inceptionism.models.registry import shared_model
-from inceptionism.objectives import Objective, guided, layer, parse_class_spec, split_layer_spec, total
+from inceptionism.objectives import Objective, guided, parse_class_spec, split_layer_spec, total
 from inceptionism.objectives.specs import parse_layer_spec
 
 logger = logging.getLogger(__name__)
 
-GUIDE_MAX_SIZE = 512
 MASK_FEATHER = 0.01  # feather width as a fraction of the long side
 NOISE_GREY, NOISE_SPREAD = 100.0, 16.0  # plain noise: grey with a little uniform noise (the 2015 notebook)
 # Measured memory per pixel, kept with the cached inference copy it was measured on (and freed with it).
@@ -59,6 +58,20 @@ FOURIER_DECAY = 1.5  # lucid uses 1.0; measured: banana from noise top-1 for 20 
 # Measured: a 1024x1024 banana from noise peaked 518 B/px above a 512x512 one, 196 of them
 # the network's (the probe's estimate).
 FOURIER_BYTES_PER_PIXEL = 320
+
+
+def settings_network(settings: DreamSettings, *, progress: bool = False) -> Network:
+    """The network ``settings`` name (model, weights, mean, labels), loaded once per process and shared.
+
+    ``progress``: show a bar while weights are downloaded.
+    """
+    return shared_model(
+        settings.model,
+        weights=settings.weights,
+        progress=progress,
+        mean=settings.mean,
+        labels_file=settings.labels_file,
+    )
 
 
 @dataclass(frozen=True)
@@ -100,10 +113,10 @@ class Dreamer:
         settings: the options (the defaults if ``None``).
         model: a network to use instead of loading ``settings.model``.
         objective: an objective object to dream, added to the settings' layers and classes.
-        guide: make the layers look like this image's features (a path, image, array, or
-            ``(1, 3, H, W)`` pixels).
-        mask: white dreams, black stays (a path, image, array, or ``(1, 1, H, W)`` tensor in
-            0..1); resized to each frame.
+        guide: make the layers look like this image's features: ``(1, 3, H, W)`` RGB pixels
+            in 0..255 (:func:`~inceptionism.render.inputs.guide_pixels` reads a file).
+        mask: white dreams, black stays: ``(1, 1, H, W)`` in 0..1, resized to each frame
+            (:func:`~inceptionism.render.inputs.mask_values` reads a file).
 
     Raises:
         InceptionismError: for a bad name, channel, class, tile, device or image, before
@@ -116,52 +129,40 @@ class Dreamer:
         *,
         model: Network | None = None,
         objective: Objective | None = None,
-        guide: ImageInput | Tensor | None = None,
-        mask: ImageInput | Tensor | None = None,
+        guide: Tensor | None = None,
+        mask: Tensor | None = None,
     ) -> None:
         settings = settings or DreamSettings()
         if not isinstance(settings, DreamSettings):
             raise InvalidParameterError(f"settings must be DreamSettings, got {type(settings).__name__}")
-        if settings.noise is not None and mask is not None:
-            raise InvalidParameterError(NOISE_HAS_NO_IMAGE, argument="mask")
-        if objective is not None and not isinstance(objective, Objective):
-            raise InvalidParameterError(f"objective must be an Objective, got {type(objective).__name__}")
-        self.settings = settings
+        self.net = model if model is not None else settings_network(settings)
+        guide, mask = _checked_guide(guide), _checked_mask(mask)
+        guide_size = None if guide is None else (guide.shape[-1], guide.shape[-2])
+        self.settings = check_inputs(settings, self.net, objective=objective, guide=guide_size, mask=mask is not None)
         self.device = resolve_device(settings.device)
         self.precision = resolve_precision(settings.precision, self.device)
-        weights = None if settings.weights == "random" else settings.weights
-        self.net = (
-            model
-            if model is not None
-            else shared_model(settings.model, weights=weights, mean=settings.mean, labels_file=settings.labels_file)
-        )
-        self._layer_specs = list(settings.layers or ([] if settings.classes or objective else [self.net.default_layer]))
-        self._check_names()  # before any image is read: a typo fails at once
-        check_tile(self.net, settings.tile)
-        self._classes = [parse_class_spec(spec, self.net.labels) for spec in settings.classes]
-        self._guide_terms = None if guide is None else self._guided(guide, objective)
-        if objective is not None:
-            objective.validate(self.net)
+        self._classes = [parse_class_spec(spec, self.net.labels) for spec in self.settings.classes]
+        self._guide_terms = None if guide is None else self._guided(guide)
         self._custom = objective
-        self._positioned = any(split_layer_spec(spec)[2] is not None for spec in self._layer_specs)
+        self._positioned = any(split_layer_spec(spec)[2] is not None for spec in self.settings.layers)
         self._objectives: KeptCache[Objective] = KeptCache(SIZES_KEPT)
         redirect = self._positioned or (objective is not None and objective.needs_whole_image)
         self.fast = cache.inference_copy(
             self.net, self.device, dtype=autocast_dtype(self.precision), redirect_relu=redirect
         )
-        self._mask = None if mask is None else self._mask_values(mask)
+        self._mask = None if mask is None else mask.float().to(self.device)
         self._masks: KeptCache[Tensor] = KeptCache(SIZES_KEPT)
         self._plans: KeptCache[tuple[TilePlan, Schedule]] = KeptCache(SIZES_KEPT)
 
     @property
     def layer_specs(self) -> list[str]:
         """The layer specs dreamed (the model's default layer if neither layers nor classes were given)."""
-        return list(self._layer_specs)
+        return list(self.settings.layers)
 
     @property
     def class_specs(self) -> list[str]:
         """The class specs dreamed, each class by its label (``"954=2"`` is ``"banana=2"``)."""
-        return [str(term).removeprefix("class ") for term in self._classes]
+        return list(self.settings.classes)
 
     def objective(self, size: tuple[int, int]) -> Objective:
         """The objective for a frame of ``size`` ``(width, height)`` (neurons are placed in pixels)."""
@@ -171,8 +172,8 @@ class Dreamer:
         terms = list(self._classes)
         if self._guide_terms is not None:
             terms.extend(self._guide_terms)
-        elif self._layer_specs:
-            terms.append(total(parse_layer_spec(spec, image_size=size) for spec in self._layer_specs))
+        elif self.settings.layers:
+            terms.append(total(parse_layer_spec(spec, image_size=size) for spec in self.settings.layers))
         if self._custom is not None:
             terms.append(self._custom)
         built = total(terms)
@@ -203,7 +204,7 @@ class Dreamer:
 
     def __call__(
         self,
-        frame: Tensor | ImageInput | None = None,
+        frame: Tensor | None = None,
         *,
         detail: Tensor | None = None,
         step_map: Tensor | None = None,
@@ -286,50 +287,15 @@ class Dreamer:
             detail = detail * mask
         return (pixels.float() + detail).clamp_(0, PIXEL_MAX)
 
-    def load(self, image: ImageInput) -> LoadedImage:
-        """Read ``image`` as the Dreamer would dream it: RGB, scaled down to ``max_size``."""
-        return load_image(image, max_size=self.settings.max_size)
-
     # Setup, done once.
 
-    def _check_names(self) -> None:
-        for spec in self._layer_specs:
-            name, channels, _, _ = split_layer_spec(spec)
-            layer(name, channels).validate(self.net)  # a neuron's place needs the frame; its channel is checked now
-        for spec in self.settings.classes:
-            parse_class_spec(spec, self.net.labels).validate(self.net)
-
-    def _guided(self, guide: ImageInput | Tensor, objective: Objective | None) -> list[Objective]:
+    def _guided(self, guide: Tensor) -> list[Objective]:
         """One guided term per layer: its features matched to the guide's, extracted now."""
-        if objective is not None:
-            raise InvalidParameterError("a guide works on layer names, not on objectives", argument="guide")
-        if not self._layer_specs:
-            raise InvalidParameterError("a guide needs layers to match on (give layers)", argument="guide")
-        specs = []
-        for spec in self._layer_specs:
-            name, channels, at, weight = split_layer_spec(spec)
-            if channels is not None or at is not None:
-                raise InvalidParameterError(
-                    f"a guide matches whole layers; drop the channels from {spec!r}", argument="layers"
-                )
-            specs.append((name, weight))
-        pixels = guide if isinstance(guide, Tensor) else to_tensor(load_image(guide, max_size=GUIDE_MAX_SIZE).image)
-        if min(pixels.shape[-2:]) < self.net.min_size:
-            raise ImageError(
-                f"guide image is {pixels.shape[-1]}x{pixels.shape[-2]} px, too small for {self.net.name}",
-                argument="guide",
-            )
-        with torch.no_grad(), self.net.tap([name for name, _ in specs]) as extract:
-            features = extract(pixels.float().to(next(self.net.parameters()).device))
-        return [guided(name, features[name][0].flatten(1).to(self.device), weight=weight) for name, weight in specs]
-
-    def _mask_values(self, mask: ImageInput | Tensor) -> Tensor:
-        if isinstance(mask, Tensor):
-            values = mask.float().reshape(1, 1, *mask.shape[-2:])
-        else:
-            grey = load_image(mask, max_size=SIDE_LIMIT).image.convert("L").convert("RGB")
-            values = to_tensor(grey)[:, :1] / 255.0
-        return values.to(self.device)
+        specs = [split_layer_spec(spec) for spec in self.settings.layers]
+        names = [name for name, _, _, _ in specs]
+        with torch.no_grad(), self.net.tap(names) as extract:
+            features = extract(guide.float().to(next(self.net.parameters()).device))
+        return [guided(name, features[name][0].flatten(1).to(self.device), weight=w) for name, _, _, w in specs]
 
     def _measured_bytes_per_pixel(self, objective: Objective) -> float:
         """The memory one step costs per pixel, measured once per network copy, objective and precision."""
@@ -358,18 +324,10 @@ class Dreamer:
 
     # Per frame.
 
-    def _pixels_of(self, frame: Tensor | ImageInput | None) -> Tensor:
+    def _pixels_of(self, frame: Tensor | None) -> Tensor:
         if frame is None:
-            raise InvalidParameterError("give a frame to dream (pixels, an image or a path)")
-        if isinstance(frame, Tensor):
-            if frame.dim() != 4 or frame.shape[:2] != (1, 3):
-                raise ImageError(f"a frame tensor must be (1, 3, H, W) RGB, got shape {tuple(frame.shape)}")
-            if max(frame.shape[-2:]) > SIDE_LIMIT:
-                raise ImageError(
-                    f"frame is {frame.shape[-1]}x{frame.shape[-2]} px, over the {SIDE_LIMIT} px limit on a side"
-                )
-            return frame.to(self.device)
-        return to_tensor(self.load(frame).image, dtype=torch.uint8).to(self.device)
+            raise InvalidParameterError("give a frame to dream: (1, 3, H, W) RGB pixels")
+        return _checked_pixels(frame, "frame").to(self.device)
 
     def _noise(self, generator: torch.Generator) -> Tensor:
         width, height = self.settings.noise
@@ -382,24 +340,13 @@ class Dreamer:
         Too small for the network at the smallest octave, over the side limit, too many tiles,
         or Fourier noise over the memory budget. ``None``: the settings' noise size.
         """
-        size = size or self.settings.noise
-        if size is None:
-            raise InvalidParameterError("give the size of the frame to check")
+        check_frame(self.settings, self.net, size)
         if self.settings.mode == "fourier":
-            self._fourier_objective(size)
-        else:
-            width, height = size
-            check_size(self.net, self.settings.schedule(tile=self.settings.tile), height, width)
+            self._fourier_objective(size or self.settings.noise)
 
     def _fourier_objective(self, size: tuple[int, int]) -> Objective:
-        """The objective for Fourier noise of ``size``, after checking that the network and the budget take it."""
+        """The objective for Fourier noise of ``size``, after checking that the memory budget takes it."""
         width, height = size
-        if min(width, height) < self.net.min_size:
-            raise ImageError(
-                f"noise is {width}x{height} px, too small for {self.net.name}: "
-                f"it needs at least {self.net.min_size}x{self.net.min_size} px",
-                argument="noise",
-            )
         objective = self.objective((width, height))
         # Fourier noise is optimised whole (it cannot be tiled): the budget bounds its size.
         needed = (self._measured_bytes_per_pixel(objective) + FOURIER_BYTES_PER_PIXEL) * width * height
@@ -445,3 +392,30 @@ def _checked_step_map(step_map: Tensor, pixels: Tensor) -> Tensor:
     if not bool(torch.isfinite(step_map).all()) or bool((step_map < 0).any()):
         raise InvalidParameterError("step_map must be finite and >= 0 everywhere", argument="step_map")
     return step_map
+
+
+def _checked_pixels(pixels: Tensor, what: str) -> Tensor:
+    """``pixels`` if they are ``(1, 3, H, W)`` within the side limit, else a one-line error naming ``what``."""
+    if not isinstance(pixels, Tensor) or pixels.dim() != 4 or pixels.shape[:2] != (1, 3):
+        shape = tuple(pixels.shape) if isinstance(pixels, Tensor) else type(pixels).__name__
+        raise ImageError(f"a {what} must be a (1, 3, H, W) RGB tensor, got {shape}", argument=what)
+    if max(pixels.shape[-2:]) > SIDE_LIMIT:
+        raise ImageError(
+            f"{what} is {pixels.shape[-1]}x{pixels.shape[-2]} px, over the {SIDE_LIMIT} px limit on a side",
+            argument=what,
+        )
+    return pixels
+
+
+def _checked_guide(guide: Tensor | None) -> Tensor | None:
+    return None if guide is None else _checked_pixels(guide, "guide")
+
+
+def _checked_mask(mask: Tensor | None) -> Tensor | None:
+    """The mask as ``(1, 1, H, W)`` (from ``(H, W)``, ``(1, H, W)`` or ``(1, 1, H, W)``), else a one-line error."""
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor) or mask.dim() < 2 or mask.numel() != mask.shape[-1] * mask.shape[-2]:
+        shape = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
+        raise ImageError(f"a mask must be a (1, 1, H, W) tensor in 0..1, got {shape}", argument="mask")
+    return mask.reshape(1, 1, *mask.shape[-2:])

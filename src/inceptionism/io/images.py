@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, PngImagePlugin
+from PIL import ExifTags, Image, ImageOps, PngImagePlugin
 from torch import Tensor
 
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
@@ -90,12 +90,42 @@ def load_image(source: ImageInput, *, max_size: int | None = None) -> LoadedImag
     else:
         raise ImageError(f"cannot use {type(source).__name__} as an image; give a path, a PIL image or an array")
     original = image.size
-    if max_size is not None and max(original) > max_size:
-        ratio = max_size / max(original)
-        size = (max(1, round(original[0] * ratio)), max(1, round(original[1] * ratio)))
+    size = scaled_size(original, max_size)
+    if size != original:
         image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         logger.info("scaled %s from %dx%d to %dx%d (max size %d)", name or "image", *original, *size, max_size)
     return LoadedImage(image=image, name=name, original_size=original)
+
+
+def scaled_size(size: tuple[int, int], max_size: int | None) -> tuple[int, int]:
+    """``(width, height)`` scaled down so that its long side is at most ``max_size`` (``None``: as is).
+
+    >>> scaled_size((451, 300), 200)
+    (200, 133)
+    """
+    if max_size is None or max(size) <= max_size:
+        return size
+    ratio = max_size / max(size)
+    return max(1, round(size[0] * ratio)), max(1, round(size[1] * ratio))
+
+
+def image_size(path: str | os.PathLike, *, max_size: int | None = None) -> tuple[int, int]:
+    """The ``(width, height)`` :func:`load_image` gives the image file at ``path``, read from its header only.
+
+    Raises:
+        ImageError: as :func:`load_image` does for a file it cannot open.
+    """
+    path = Path(path)
+    _check_readable(path)
+    try:
+        with Image.open(path) as opened:
+            width, height = opened.size
+            turned = opened.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+    except Image.UnidentifiedImageError:
+        raise ImageError(f"{path} is not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{path} is damaged or truncated: {error}") from None
+    return scaled_size((height, width) if turned else (width, height), max_size)
 
 
 def _check_readable(path: Path) -> None:

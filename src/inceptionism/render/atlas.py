@@ -10,7 +10,6 @@ cache for the next sheet.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +19,11 @@ import torch
 from PIL import Image
 
 from inceptionism.distributed import ClusterArg, open_executor
-from inceptionism.distributed.worker import torch_threads
 from inceptionism.engine.dreamer import FOURIER_DECAY
-from inceptionism.engine.options import SEED_LIMIT, Option, float_between, int_between
+from inceptionism.engine.options import SEED_LIMIT, Option, seed_plus
 from inceptionism.engine.parameterization import FourierImage
 from inceptionism.engine.progress import Cancelled, Progress
-from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision
+from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision, torch_threads
 from inceptionism.engine.visualize import visualize
 from inceptionism.errors import ImageError, InvalidParameterError
 from inceptionism.io.files import check_not_input
@@ -40,7 +38,7 @@ from inceptionism.io.images import (
 )
 from inceptionism.models import cache, shared_model
 from inceptionism.models.network import Network
-from inceptionism.objectives import channel_each
+from inceptionism.objectives import channel_each, parse_channels
 from inceptionism.render.sheet import contact_sheet
 from inceptionism.render.still import network_files
 from inceptionism.render.tilecache import TileCache, tile_name
@@ -51,26 +49,16 @@ STEPS = 128
 ATLAS_OPTIONS: dict[str, Option] = {
     option.name: option
     for option in (
-        Option("size", 128, "Side of each tile in pixels (32..512).", int_between(32, 512), kind=int),
-        Option("steps", STEPS, "Optimisation steps per tile (1..4096).", int_between(1, 4096), kind=int),
-        Option("batch", 8, "Channels optimised together in one batch (1..64).", int_between(1, 64), kind=int),
-        Option(
-            "lr",
-            0.05,
-            "Learning rate of the Fourier coefficients (up to 10).",
-            float_between(0.0, 10.0, open_below=True),
-            kind=float,
-        ),
-        Option("seed", 0, "Seed of the starting noise and the transforms.", int_between(0, SEED_LIMIT), kind=int),
-        Option(
-            "top",
-            16,
-            "With a photo: how many of its strongest channels to draw (1..1024).",
-            int_between(1, 1024),
-            kind=int,
-        ),
+        Option("size", 128, "Side of each tile.", minimum=32, maximum=512, unit="px", kind=int),
+        Option("steps", STEPS, "Optimisation steps per tile.", minimum=1, maximum=4096, kind=int),
+        Option("batch", 8, "Channels optimised together in one batch.", minimum=1, maximum=64, kind=int),
+        Option("lr", 0.05, "Learning rate of the Fourier coefficients.", minimum=0.0, maximum=10.0, open_below=True,
+               kind=float),
+        Option("seed", 0, "Seed of the starting noise and the transforms.", minimum=0, maximum=SEED_LIMIT, kind=int),
+        Option("top", 16, "With a photo: how many of its strongest channels to draw.", minimum=1, maximum=1024,
+               kind=int),
     )
-}
+}  # fmt: skip
 """The atlas's options."""
 CHANNELS_LIMIT = 4096
 TILE_SEEDS = 1_000_003  # a prime: channel c of seed s starts from the noise of seed s * TILE_SEEDS + c
@@ -149,30 +137,6 @@ class AtlasResult:
         ]
 
 
-def parse_channels(text: str, count: int, where: str) -> list[int]:
-    """``"0-3,12"`` as ``[0, 1, 2, 3, 12]``, each channel checked to be in ``0..count-1``.
-
-    >>> parse_channels("0-3,12", 64, "fire5")
-    [0, 1, 2, 3, 12]
-    """
-    chosen: list[int] = []
-    for part in text.split(","):
-        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
-        if not match:
-            raise InvalidParameterError(
-                f"channels must be numbers and ranges like 0-63 or 3,12,40, got {text!r}", argument="channels"
-            )
-        first, last = int(match[1]), int(match[2] or match[1])
-        if last < first:
-            raise InvalidParameterError(f"channel range {part.strip()} runs backwards", argument="channels")
-        if last - first >= CHANNELS_LIMIT:
-            raise InvalidParameterError(
-                f"at most {CHANNELS_LIMIT} channels at once, got {part.strip()}", argument="channels"
-            )
-        chosen.extend(range(first, last + 1))
-    return check_channels(chosen, count, where)
-
-
 def check_channels(channels: Sequence[int], count: int, where: str) -> list[int]:
     """``channels`` without repeats, each checked to be a channel of ``where`` (which has ``count``)."""
     unique = list(dict.fromkeys(channels))
@@ -248,7 +212,7 @@ def plan_atlas(
     if channels is None:
         chosen = list(range(min(count, CHANNELS_LIMIT)))
     elif isinstance(channels, str):
-        chosen = parse_channels(channels, count, where)
+        chosen = check_channels(parse_channels(channels), count, where)
     else:
         chosen = check_channels(list(channels), count, where)
     smallest = max(32, 2 * net.min_size)
@@ -402,7 +366,7 @@ def _draw(
     )
     with torch.no_grad():
         for item, channel in enumerate(group):  # each tile's own noise: the same in any batch
-            own = torch.Generator().manual_seed((seed * TILE_SEEDS + channel) % SEED_LIMIT)
+            own = torch.Generator().manual_seed(seed_plus(seed * TILE_SEEDS, channel))
             image.spectrum[item] = FourierImage(size, size, generator=own, decay_power=FOURIER_DECAY).spectrum[0]
     image = image.to(next(fast.parameters()).device)
     pixels, _ = visualize(

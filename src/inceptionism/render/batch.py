@@ -18,7 +18,7 @@ import io
 import json
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from inceptionism._version import __version__
-from inceptionism.distributed import ClusterArg, InProcess, open_executor
+from inceptionism.distributed import ClusterArg, Executor, InProcess, open_executor
 from inceptionism.distributed.remote import TaskReporter
 from inceptionism.distributed.worker import prepared_dreamer
 from inceptionism.engine.options import SEED_LIMIT, Option, seed_plus
@@ -169,36 +169,54 @@ def batch(
     for written in (*(item.output for item in items), directory / INDEX_JSON, directory / INDEX_CSV, sheet_path):
         if written is not None:
             check_not_input(written, read)
-    guide_data, mask_data = (None if value is None else image_bytes(value) for value in (guide, mask))
     names = (name_of(guide), name_of(mask))
     finished = set() if restart else {index for index, item in enumerate(items) if _is_finished(item, names)}
     todo = [index for index in range(len(items)) if index not in finished]
     params: dict[int, dict[str, Any]] = {}
-    count = 0
-
-    def report(resumed: bool) -> None:  # items finish in any order: reports count them
-        nonlocal count
-        count += 1
-        report_frame(callback, FrameDone(count - 1, len(items), resumed=resumed), last=count == len(items),
-                     what="dream")  # fmt: skip
-
+    report = _Reports(callback, len(items))
     with open_executor(cluster, threads=threads) as executor:
         _make_dir(directory)  # once the cluster is there: nothing is made for a render that cannot run
         _write_index(directory, items, grid, seed, params)  # the seed is kept before anything is dreamed
         for _ in finished:
             report(resumed=True)
-        local = (None, net) if net is not None and isinstance(executor, InProcess) else ()
-        tasks = ((items[i].settings, _photo_bytes(items[i].photo), items[i].photo.name, guide_data, mask_data, names,
-                  *local) for i in todo)  # fmt: skip
-        for position, (encoded, recorded) in executor.run(dream_item, tasks):
-            item = items[todo[position]]
-            with atomic_writer(item.output) as handle:
-                handle.write(encoded)
-            params[todo[position]] = recorded
+        for index, recorded in _dreamed(executor, items, todo, (guide, mask), names, net):
+            params[index] = recorded
             report(resumed=False)
     index = _write_index(directory, items, grid, seed, params)
     written = _write_sheet(sheet_path, items, grid) if sheet_path is not None else None
     return BatchResult(items, index, written, dreamed=len(todo), reused=len(finished), seed=seed)
+
+
+class _Reports:
+    """Reports the items as they finish, in any order: each report counts one more."""
+
+    def __init__(self, callback: FrameCallback | None, total: int) -> None:
+        self.callback, self.total, self.count = callback, total, 0
+
+    def __call__(self, *, resumed: bool) -> None:
+        self.count += 1
+        done = FrameDone(self.count - 1, self.total, resumed=resumed)
+        report_frame(self.callback, done, last=self.count == self.total, what="dream")
+
+
+def _dreamed(
+    executor: Executor,
+    items: list[BatchItem],
+    todo: list[int],
+    images: tuple[ImageInput | None, ImageInput | None],
+    names: tuple[str | None, str | None],
+    net: Network | None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Dream the items ``todo`` on ``executor``, each written as it comes back; its index and parameters."""
+    guide_data, mask_data = (None if value is None else image_bytes(value) for value in images)
+    local = (None, net) if net is not None and isinstance(executor, InProcess) else ()
+    tasks = ((items[i].settings, _photo_bytes(items[i].photo), items[i].photo.name, guide_data, mask_data, names,
+              *local) for i in todo)  # fmt: skip
+    for position, (encoded, recorded) in executor.run(dream_item, tasks):
+        item = items[todo[position]]
+        with atomic_writer(item.output) as handle:
+            handle.write(encoded)
+        yield todo[position], recorded
 
 
 def plan_batch(

@@ -20,6 +20,7 @@ from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import InvalidParameterError
 from inceptionism.io.files import InputFiles
 from inceptionism.io.images import ImageInput, LoadedImage, sample_path, to_image
+from inceptionism.io.tensors import frame_pixels, guide_pixels, mask_values
 from inceptionism.models.network import Network
 from inceptionism.models.registry import CAFFE_PREFIX
 from inceptionism.objectives import Objective, total
@@ -92,8 +93,14 @@ def dream(
     specs, objects = split_layers(layers)
     settings, net = compose_settings(settings, model, {**options, "layers": specs or None})
     objective = total(objects) if objects else None
-    dreamer = Dreamer(settings, model=net, objective=objective, guide=guide, mask=mask)
-    return dream_with(dreamer, image, callback=callback, guide=guide, mask=mask, objective=objective, specs=specs)
+    dreamer = Dreamer(
+        settings,
+        model=net,
+        objective=objective,
+        guide=guide_pixels(guide),
+        mask=mask_values(mask, max_size=settings.max_size),
+    )
+    return dream_with(dreamer, image, callback=callback, guide=guide, mask=mask, objective=objective)
 
 
 def dream_with(
@@ -104,7 +111,6 @@ def dream_with(
     guide: ImageInput | None = None,
     mask: ImageInput | None = None,
     objective: Objective | None = None,
-    specs: Sequence[str] = (),
 ) -> DreamResult:
     """Dream ``image`` with a prepared ``dreamer``: :func:`dream` after its settings are composed.
 
@@ -115,20 +121,17 @@ def dream_with(
         guide: the guide the Dreamer was made with, or its file name: recorded.
         mask: likewise.
         objective: the objective object the Dreamer was made with, if any: recorded.
-        specs: the layer specs given beside ``objective``.
     """
     settings = dreamer.settings
     if settings.mode == "image":
-        source = dreamer.load(sample_path() if image is None else image)
-        frame = dreamer(source.image, callback=callback)
+        pixels, source = frame_pixels(sample_path() if image is None else image, max_size=settings.max_size)
+        frame = dreamer(pixels, callback=callback)
     elif image is not None:
         raise InvalidParameterError("give an input image or noise, not both", argument="noise")
     else:
         frame = dreamer(callback=callback)
         source = LoadedImage(image=to_image(frame.source), name=None, original_size=settings.noise)
-    used = settings.replace(
-        seed=frame.seed, layers=dreamer.layer_specs if not objective else list(specs), classes=dreamer.class_specs
-    )
+    used = settings.replace(seed=frame.seed)
     result = to_image(frame.pixels)
     return DreamResult(
         image=result,

@@ -10,7 +10,6 @@ when all are done.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import deque
 from collections.abc import Iterator
@@ -20,18 +19,21 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from torch import Tensor
 
 from inceptionism._version import __version__
 from inceptionism.distributed import ClusterArg, Executor, InProcess, open_executor
-from inceptionism.distributed.worker import torch_threads
-from inceptionism.engine.dreamer import Dreamer
-from inceptionism.engine.options import Option, float_between, int_between, optional
+from inceptionism.engine.dreamer import Dreamer, settings_network
+from inceptionism.engine.inputs import check_inputs
+from inceptionism.engine.options import Option
 from inceptionism.engine.presets import PRESETS
 from inceptionism.engine.progress import ProgressCallback
+from inceptionism.engine.runtime import torch_threads
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
 from inceptionism.io.files import InputFiles, check_not_input, check_not_inside, check_writable, file_sha256
-from inceptionism.io.images import ImageInput, image_bytes
+from inceptionism.io.images import ImageInput, image_bytes, scaled_size
+from inceptionism.io.tensors import guide_pixels, mask_values
 from inceptionism.io.video import VideoInfo, check_range, frames, probe, write_video
 from inceptionism.models.network import Network
 from inceptionism.render.flowchain import FlowChain, carried_settings
@@ -51,18 +53,18 @@ DEFAULT_SEGMENT = 4.0  # seconds a segment lasts on a cluster when none is given
 VIDEO_OPTIONS: dict[str, Option] = {
     option.name: option
     for option in (
-        Option("blend", 0.9, "How much of the previous frame's dream is carried along the flow (0..1); "
+        Option("blend", 0.9, "How much of the previous frame's dream is carried along the flow; "
                "the rest is dreamed anew in each frame: lower is livelier and flickers more.",
-               float_between(0.0, 1.0), kind=float),
-        Option("start", 0.0, "Dream from this time, in seconds.", float_between(0.0, 1e6), kind=float),
-        Option("end", None, "Dream up to this time, in seconds (default: the end).",
-               optional(float_between(0.0, 1e6)),
-               shown_default="the end", kind=float),
-        Option("segments", None, "Cut the clip into segments of this many seconds (up to 60), each with its own "
-               "flow chain, dreamed in parallel on a cluster; 0: one chain.", optional(float_between(0.0, 60.0)),
+               minimum=0.0, maximum=1.0, increment=0.05, kind=float),
+        Option("start", 0.0, "Dream from this time.", minimum=0.0, maximum=1e6, unit="s", increment=0.1,
+               kind=float),
+        Option("end", None, "Dream up to this time (default: the end).", minimum=0.0, maximum=1e6, unit="s",
+               increment=0.1, shown_default="the end", kind=float),
+        Option("segments", None, "Cut the clip into segments of this many seconds, each with its own "
+               "flow chain, dreamed in parallel on a cluster; 0: one chain.", minimum=0.0, maximum=60.0, unit="s",
                shown_default=f"0, or {DEFAULT_SEGMENT:g} on a cluster", metavar="SECONDS", kind=float),
         Option("overlap", 8, "Frames each segment starts early; the output fades into it over them, so the "
-               "seam does not show (0..120).", int_between(0, 120), metavar="FRAMES", kind=int),
+               "seam does not show.", minimum=0, maximum=120, unit="frames", metavar="FRAMES", kind=int),
     )
 }  # fmt: skip
 """The video's own options; the dream options apply to every frame."""
@@ -136,72 +138,184 @@ def video(
         **options: dream options (``octaves``, ``steps``, ``layers``, ``seed``...).
     """
     check_names(options, "video()")
-    chosen = {"blend": blend, "start": start, "end": end, "segments": segments, "overlap": overlap}
-    values = {name: option.check(name, chosen[name] if chosen[name] is not None else option.default)
-              for name, option in VIDEO_OPTIONS.items() if name != "segments"}  # fmt: skip
-    values["segments"] = VIDEO_OPTIONS["segments"].check("segments", segments)
+    composed, net = compose_settings(settings, model, options)
+    asked = {"blend": blend, "start": start, "end": end, "segments": segments, "overlap": overlap}
+    plan = plan_video(
+        source, output, composed, net=net, guide=guide, mask=mask, flow=flow, asked=asked,
+        work_dir=work_dir, restart=restart, cluster=cluster is not None, reads=reads,
+    )  # fmt: skip
+    with open_executor(cluster, threads=threads) as executor:
+        return render_video(
+            plan, executor, net=net, restart=restart, keep_frames=keep_frames, callback=callback, progress=progress
+        )
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    """A video render, checked and resolved; nothing prepared or written yet.
+
+    Attributes:
+        source: the input video.
+        output: the MP4 written.
+        info: what the input holds.
+        settings: the dream settings, resolved (layers, classes, seed).
+        guide: the guide as pixels, if any.
+        mask: the mask as values in 0..1, if any.
+        values: the video's own options (``blend``, ``start``, ``end``, ``segments``, ``overlap``).
+        flow: whether the dream is carried along the flow.
+        cut: where the clip is cut into segments.
+        directory: the work directory.
+        params: what the render records (and a resume compares).
+        images: the guide's and the mask's encoded images, for tasks sent to workers.
+    """
+
+    source: Path
+    output: Path
+    info: VideoInfo
+    settings: DreamSettings
+    guide: Tensor | None
+    mask: Tensor | None
+    values: dict[str, Any]
+    flow: bool
+    cut: SegmentPlan
+    directory: Path
+    params: dict[str, Any]
+    images: tuple[bytes | None, bytes | None]
+
+
+def plan_video(
+    source: str | Path,
+    output: str | Path,
+    settings: DreamSettings,
+    *,
+    net: Network | None,
+    guide: ImageInput | None,
+    mask: ImageInput | None,
+    flow: bool,
+    asked: dict[str, Any],
+    work_dir: str | Path | None,
+    restart: bool,
+    cluster: bool,
+    reads: InputFiles | None,
+) -> VideoPlan:
+    """Check everything a video render needs, before anything is prepared or written.
+
+    Raises:
+        InceptionismError: a bad option, input, output, work directory, name or size, in one line.
+    """
     source, output = Path(source), Path(output)
-    if output.suffix.lower() != ".mp4":
-        raise OutputError(f"cannot write {output}: a dreamed video is written as .mp4", argument="output")
-    info = probe(source)
-    check_range(info, values["start"], values["end"])
-    if info.frames < 2:
-        raise ImageError(f"{source} has {info.frames} frame{'s' * (info.frames != 1)}; a video needs at least 2")
-    check_writable(output)
-    settings, net = compose_settings(settings, model, options)
+    info = _checked_input(source, output)
     if settings.noise is not None:
         raise _noise_refused(settings)
     directory = work_dir_for(output, work_dir)
     inputs = input_files(settings, {"input video": source, "guide": guide, "mask": mask, **(reads or {})})
     check_not_input(output, inputs)
     check_not_inside(directory, inputs)
-    if values["segments"] is None:  # a resume keeps the cuts of the render it goes on with
-        resumed = _resumed_cut(directory, restart)
-        values["segments"] = resumed[0] if resumed else DEFAULT_SEGMENT if cluster is not None else 0.0
-        if resumed and overlap is None:
-            values["overlap"] = resumed[1]
-    if cluster is not None and values["segments"] == 0:
-        raise InvalidParameterError("on a cluster a video is cut into segments; give segments above 0 seconds",
-                                    argument="segments")  # fmt: skip
+    values = _video_values(asked, directory, restart, cluster)
+    check_range(info, values["start"], values["end"])
+    cut = SegmentPlan.of(values["segments"], values["overlap"], info.fps)
+    cut.check(info.fps)
     if settings.seed is None:  # a resumed render goes on with the seed it drew; a fresh one draws one
         settings = settings.replace(seed=resumed_seed(directory, restart))
-    dreamer = Dreamer(settings, model=net, guide=guide, mask=mask)
-    dream = settings.replace(layers=dreamer.layer_specs, classes=dreamer.class_specs).to_dict()
+    read_guide, read_mask = guide_pixels(guide), mask_values(mask, max_size=settings.max_size)
+    guide_size = None if read_guide is None else (read_guide.shape[-1], read_guide.shape[-2])
+    resolved = check_inputs(
+        settings, net or settings_network(settings), guide=guide_size, mask=read_mask is not None,
+        size=scaled_size((info.width, info.height), settings.max_size),
+    )  # fmt: skip
+    params = _params(source, resolved, flow, values)
+    images = _encoded(guide, mask) if cut.length else (None, None)
+    return VideoPlan(
+        source, output, info, resolved, read_guide, read_mask, values, flow, cut, directory, params, images
+    )
+
+
+def _encoded(guide: ImageInput | None, mask: ImageInput | None) -> tuple[bytes | None, bytes | None]:
+    """The guide's and the mask's encoded images, as they travel to a worker."""
+    return (None if guide is None else image_bytes(guide)), (None if mask is None else image_bytes(mask))
+
+
+def _checked_input(source: Path, output: Path) -> VideoInfo:
+    """What ``source`` holds (a video of 2 frames or more), once ``output`` is known to be a writable MP4."""
+    if output.suffix.lower() != ".mp4":
+        raise OutputError(f"cannot write {output}: a dreamed video is written as .mp4", argument="output")
+    info = probe(source)
+    if info.frames < 2:
+        raise ImageError(f"{source} has {info.frames} frame{'s' * (info.frames != 1)}; a video needs at least 2")
+    check_writable(output)
+    return info
+
+
+def _video_values(asked: dict[str, Any], directory: Path, restart: bool, cluster: bool) -> dict[str, Any]:
+    """The video's options checked, a resumed render's cuts kept, the segments' default chosen."""
+    values = {name: option.check(name, asked[name] if asked[name] is not None else option.default)
+              for name, option in VIDEO_OPTIONS.items() if name != "segments"}  # fmt: skip
+    values["segments"] = VIDEO_OPTIONS["segments"].check("segments", asked["segments"])
+    if values["segments"] is None:  # a resume keeps the cuts of the render it goes on with
+        resumed = _resumed_cut(directory, restart)
+        values["segments"] = resumed[0] if resumed else DEFAULT_SEGMENT if cluster else 0.0
+        if resumed and asked["overlap"] is None:
+            values["overlap"] = resumed[1]
+    if cluster and values["segments"] == 0:
+        raise InvalidParameterError("on a cluster a video is cut into segments; give segments above 0 seconds",
+                                    argument="segments")  # fmt: skip
+    return values
+
+
+def _params(source: Path, settings: DreamSettings, flow: bool, values: dict[str, Any]) -> dict[str, Any]:
+    """What a render is: equal parameters give the same frames (a resume compares them)."""
     shown = {"flow": flow, **{key: values[key] for key in ("blend", "start", "end")}}
     if values["segments"]:  # recorded only when cut: a render in one chain resumes as before
         shown.update(segments=values["segments"], overlap=values["overlap"])
-    params = {
+    return {
         "version": __version__,
         "input": f"{source.name} sha256:{file_sha256(source)[:16]}",
-        "dream": dream,
+        "dream": settings.to_dict(),
         "video": shown,
     }
-    cut = SegmentPlan.of(values["segments"], values["overlap"], info.fps)
-    cut.check(info.fps)
-    store = FrameStore(directory, params, restart=restart)
-    clip = _Clip(source, info, values, settings.max_size)
-    if cut.length is None:
-        carried = Dreamer(carried_settings(settings), model=dreamer.net, guide=guide, mask=mask)
-        chain = FlowChain((dreamer, carried), blend=values["blend"], flow=flow)
-        with torch_threads(threads):
-            timestamps, first_time = _render(store, chain, clip, callback, progress)
+
+
+def render_video(
+    plan: VideoPlan,
+    executor: Executor,
+    *,
+    net: Network | None = None,
+    restart: bool = False,
+    keep_frames: bool = False,
+    callback: FrameCallback | None = None,
+    progress: ProgressCallback | None = None,
+) -> VideoResult:
+    """Dream the frames of ``plan`` not yet kept (one chain here, or its segments on ``executor``), then write it.
+
+    ``net``: the network object to use in this process (tasks sent to workers name it in the settings).
+    """
+    store = FrameStore(plan.directory, plan.params, restart=restart)
+    clip = _Clip(plan.source, plan.info, plan.values, plan.settings.max_size)
+    if plan.cut.length is None:
+        with torch_threads(executor.threads):
+            timestamps, first_time = _render(store, _chain(plan, net), clip, callback, progress)
     else:
-        guide_data, mask_data = (None if value is None else image_bytes(value) for value in (guide, mask))
-        task = SegmentTask(settings, values["blend"], flow, guide_data, mask_data, 0, ())
-        with open_executor(cluster, threads=threads) as executor:
-            timestamps, first_time = _render_segments(store, cut, clip, task, executor, net, callback, progress)
+        feed = _SegmentFeed(store, plan, clip, callback)
+        timestamps, first_time = feed.run(executor, net, progress)
     written = write_video(
-        output,
+        plan.output,
         ((np.asarray(store.load(index)), pts) for index, pts in enumerate(timestamps)),
-        source=source,
-        info=info,
+        source=plan.source,
+        info=plan.info,
         start=first_time,
-        end=values["end"],
-        metadata=params,
+        end=plan.values["end"],
+        metadata=plan.params,
     )
     if not keep_frames:
         store.remove()
-    return VideoResult(output=output, params=params, frames=written)
+    return VideoResult(output=plan.output, params=plan.params, frames=written)
+
+
+def _chain(plan: VideoPlan, net: Network | None) -> FlowChain:
+    """The flow chain of a render in one chain, in this process."""
+    alone = Dreamer(plan.settings, model=net, guide=plan.guide, mask=plan.mask)
+    carried = Dreamer(carried_settings(plan.settings), model=alone.net, guide=plan.guide, mask=plan.mask)
+    return FlowChain((alone, carried), blend=plan.values["blend"], flow=plan.flow)
 
 
 @dataclass(frozen=True)
@@ -280,68 +394,70 @@ def _render(
     return clip.checked(timestamps, times)
 
 
-def _render_segments(
-    store: FrameStore,
-    cut: SegmentPlan,
-    clip: _Clip,
-    task: SegmentTask,
-    executor: Executor,
-    model: Network | None,
-    callback: FrameCallback | None,
-    progress: ProgressCallback | None,
-) -> tuple[list[int], float]:
-    """Dream the segments not yet kept in ``store`` on ``executor``; every frame's pts and the first one's time."""
-    timestamps: list[int] = []
-    times: list[float] = []
-    seams = SeamStore(store, cut)
-    local = isinstance(executor, InProcess)  # here, the network object and the step callback are given
-    roles_of: dict[int, list[tuple[int, str]]] = {}
+class _SegmentFeed:
+    """The segments of a render sent to an executor as the clip is decoded, and kept as they come back.
 
-    reported: set[int] = set()
+    Each frame is reported once, when it is final (a fade's frame when both its halves are in).
+    """
 
-    def report(index: int, resumed: bool) -> None:  # each frame once, when it is final
-        if index not in reported and store.path(index).is_file():
-            reported.add(index)
-            report_frame(callback, FrameDone(index, max(clip.frames, index + 1), resumed=resumed), last=False)
+    def __init__(self, store: FrameStore, plan: VideoPlan, clip: _Clip, callback: FrameCallback | None) -> None:
+        self.store, self.plan, self.clip, self.callback = store, plan, clip, callback
+        self.seams = SeamStore(store, plan.cut)
+        self.timestamps: list[int] = []
+        self.times: list[float] = []
+        self.roles_of: dict[int, list[tuple[int, str]]] = {}
+        self.reported: set[int] = set()
 
-    def tasks() -> Iterator[tuple[Any, ...]]:
+    def run(
+        self, executor: Executor, net: Network | None, progress: ProgressCallback | None
+    ) -> tuple[list[int], float]:
+        """Dream the segments not yet kept; every frame's pts and the time of the first."""
+        local = isinstance(executor, InProcess)  # here, the network object and the step callback are given
+        extra = (net, progress) if local else ()
+        for _, (first, dreamed) in executor.run(dream_segment, ((task, *extra) for task in self._tasks())):
+            for index in self.seams.keep(self.roles_of.pop(first), dreamed):
+                self._report(index, resumed=False)
+        return self.clip.checked(self.timestamps, self.times)
+
+    def _tasks(self) -> Iterator[SegmentTask]:
+        """A task per segment not yet kept, its frames (and the overlap before them) as PNG."""
+        cut = self.plan.cut
         recent: deque[bytes] = deque(maxlen=cut.overlap or 1)
         lead: list[bytes] = []
         current: list[bytes] = []
-        start = size = 0
-        for index, picture in enumerate(clip.pictures(timestamps, times)):
+        start = 0
+        for index, picture in enumerate(self.clip.pictures(self.timestamps, self.times)):
             if cut.starts_segment(index) and index > 0:
-                yield from segment(start, lead, current, has_next=True)
+                yield from self._segment(start, lead, current, has_next=True)
                 lead, current, start = (list(recent) if cut.overlap else []), [], index
-                size = sum(map(len, lead))
             encoded = encode_frame(picture)
             current.append(encoded)
             recent.append(encoded)
-            size += len(encoded)
-            check_payload(len(current) + len(lead), size)  # a task, and what this process holds of it
-        yield from segment(start, lead, current, has_next=False)
+            check_payload(len(current) + len(lead), sum(map(len, lead)) + sum(map(len, current)))
+        yield from self._segment(start, lead, current, has_next=False)
 
-    def segment(start: int, lead: list[bytes], current: list[bytes], *, has_next: bool) -> Iterator[tuple[Any, ...]]:
+    def _segment(self, start: int, lead: list[bytes], current: list[bytes], *, has_next: bool) -> Iterator[SegmentTask]:
         first = start - len(lead)
-        roles = seams.roles(first, start, start + len(current), has_next)
-        if seams.finished(roles):
+        roles = self.seams.roles(first, start, start + len(current), has_next)
+        if self.seams.finished(roles):
             for index, _ in roles[len(lead) :]:
-                report(index, resumed=True)
+                self._report(index, resumed=True)
             return
-        roles_of[first] = roles
-        one = dataclasses.replace(task, first=first, pictures=(*lead, *current))
-        yield (one, model, progress) if local else (one,)
+        self.roles_of[first] = roles
+        plan = self.plan
+        guide, mask = plan.images
+        yield SegmentTask(plan.settings, plan.values["blend"], plan.flow, guide, mask, first, (*lead, *current))
 
-    for _, (first, dreamed) in executor.run(dream_segment, tasks()):
-        for index in seams.keep(roles_of.pop(first), dreamed):
-            report(index, resumed=False)
-    return clip.checked(timestamps, times)
+    def _report(self, index: int, *, resumed: bool) -> None:
+        if index not in self.reported and self.store.path(index).is_file():
+            self.reported.add(index)
+            done = FrameDone(index, max(self.clip.frames, index + 1), resumed=resumed)
+            report_frame(self.callback, done, last=False)
 
 
 def _scaled(pixels: np.ndarray, max_size: int | None) -> np.ndarray:
     height, width = pixels.shape[:2]
-    if max_size is None or max(height, width) <= max_size:
+    size = scaled_size((width, height), max_size)
+    if size == (width, height):
         return pixels
-    ratio = max_size / max(height, width)
-    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))

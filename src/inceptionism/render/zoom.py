@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from inceptionism._version import __version__
+from inceptionism.checks import check_float
 from inceptionism.engine.dreamer import Dreamer
-from inceptionism.engine.options import SEED_LIMIT, Option, float_between, int_between
+from inceptionism.engine.options import OPTIONS, Option, seed_plus
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.settings import DreamSettings, check_names
 from inceptionism.errors import InvalidParameterError
 from inceptionism.io.animation import check_animation_output, write_animation
 from inceptionism.io.files import InputFiles, check_not_input, check_not_inside, file_sha256
 from inceptionism.io.images import ImageInput, load_image, sample_path, to_image, to_tensor
+from inceptionism.io.tensors import frame_pixels, guide_pixels, mask_values
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
@@ -40,6 +42,10 @@ from inceptionism.render.still import compose_settings, input_files, split_layer
 FRAME_STEPS, FRAME_OCTAVES = 5, 1
 
 
+SHIFT_LIMIT = 512.0
+"""Largest shift in pixels, in x or y, from one frame to the next."""
+
+
 def _shift(name: str, value: Any) -> tuple[float, float]:
     if isinstance(value, str):
         match = re.fullmatch(r"\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*", value)
@@ -48,25 +54,28 @@ def _shift(name: str, value: Any) -> tuple[float, float]:
         value = (float(match[1]), float(match[2]))
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise InvalidParameterError(f"{name} must be two numbers (dx, dy) in pixels, got {value!r}", argument=name)
-    return tuple(float_between(-512.0, 512.0)(name, part) for part in value)  # type: ignore[return-value]
+    for part in value:
+        check_float(name, part, -SHIFT_LIMIT, SHIFT_LIMIT)
+    return float(value[0]), float(value[1])
 
 
 ZOOM_OPTIONS: dict[str, Option] = {
     option.name: option
     for option in (
-        Option("frames", 48, "Frames to render (1..10000).", int_between(1, 10000), kind=int),
-        Option("zoom", 1.05, "Scale about the centre from one frame to the next (> 0, up to 2; 1: none).",
-               float_between(0.0, 2.0, open_below=True), kind=float),
-        Option("rotate", 0.0, "Rotation from one frame to the next, degrees anticlockwise (-180..180).",
-               float_between(-180.0, 180.0), kind=float),
-        Option("shift", (0.0, 0.0), "Shift from one frame to the next, DX,DY in pixels (each -512..512).", _shift,
-               shown_default="0,0", metavar="DX,DY"),
-        Option("frame_steps", FRAME_STEPS, "Gradient steps per octave for every frame after the first (1..4096).",
-               int_between(1, 4096), kind=int),
-        Option("frame_octaves", FRAME_OCTAVES, "Octaves for every frame after the first (1..16).",
-               int_between(1, 16), kind=int),
-        Option("fps", 24.0, "Frames per second of the output (> 0, up to 120).",
-               float_between(0.0, 120.0, open_below=True), kind=float),
+        Option("frames", 48, "Frames to render.", minimum=1, maximum=10000, kind=int),
+        Option("zoom", 1.05, "Scale about the centre from one frame to the next (1: none).", minimum=0.0,
+               maximum=2.0, open_below=True, increment=0.01, kind=float),
+        Option("rotate", 0.0, "Rotation from one frame to the next, anticlockwise.", minimum=-180.0, maximum=180.0,
+               unit="degrees", increment=0.1, kind=float),
+        Option("shift", (0.0, 0.0), "Shift from one frame to the next, DX,DY (each within the bounds).", _shift,
+               minimum=-SHIFT_LIMIT, maximum=SHIFT_LIMIT, unit="px", shown_default="0,0", metavar="DX,DY",
+               kind=float),
+        Option("frame_steps", FRAME_STEPS, "Gradient steps per octave for every frame after the first.", minimum=1,
+               maximum=OPTIONS["steps"].maximum, kind=int),
+        Option("frame_octaves", FRAME_OCTAVES, "Octaves for every frame after the first.", minimum=1,
+               maximum=OPTIONS["octaves"].maximum, kind=int),
+        Option("fps", 24.0, "Frames per second of the output.", minimum=0.0, maximum=120.0, open_below=True,
+               kind=float),
     )
 }  # fmt: skip
 """The zoom's own options; the dream options apply to every frame as well."""
@@ -179,33 +188,47 @@ def zoom(
         )
     source = sample_path() if image is None and settings.noise is None else image
     directory = work_dir_for(output, work_dir)
-    inputs = input_files(settings, {"input image": source, "guide": guide, "mask": mask, **(reads or {})})
-    for written in (output, *(label_paths(output) if labels else ())):
-        check_not_input(written, inputs)
-    check_not_inside(directory, inputs)
+    _check_outputs(
+        output,
+        directory,
+        labels,
+        input_files(settings, {"input image": source, "guide": guide, "mask": mask, **(reads or {})}),
+    )
     if settings.seed is None:  # a resumed render goes on with the seed it drew; a fresh one draws one
         settings = settings.replace(seed=resumed_seed(directory, restart))
-    first = Dreamer(settings, model=net, guide=guide, mask=mask)
-    store = FrameStore(directory, _params(settings, motion, source, first), restart=restart)
+    read_guide, read_mask = guide_pixels(guide), mask_values(mask, max_size=settings.max_size)
+    first = Dreamer(settings, model=net, guide=read_guide, mask=read_mask)
+    store = FrameStore(directory, _params(first.settings, motion, source), restart=restart)
     later = Dreamer(
         settings.replace(noise=None, param=None, steps=motion.frame_steps, octaves=motion.frame_octaves),
         model=first.net,
-        guide=guide,
-        mask=mask,
+        guide=read_guide,
+        mask=read_mask,
     )
     _render(store, first, later, source, motion, settings.seed, callback, progress)
     track = LabelTrack(first.net) if labels else None
     if track is not None and source is not None:  # the chart starts from the input, before any dream
-        track.add_input(first.load(source).image)
+        track.add_input(load_image(source, max_size=settings.max_size).image)
     written = write_animation(_tracked(store, motion.frames, track), output, fps=motion.fps, metadata=store.params)
-    label_files: Sequence[Path] = ()
-    if track is not None:
-        label_files = label_paths(output)
-        track.write_csv(label_files[0])
-        track.write_chart(label_files[1], title=f"what {first.net.name} sees, dream after dream ({output.name})")
+    label_files = () if track is None else _write_labels(track, output)
     if not keep_frames:
         store.remove()
     return ZoomResult(output=output, params=store.params, labels=label_files, frames=written)
+
+
+def _check_outputs(output: Path, directory: Path, labels: bool, inputs: InputFiles) -> None:
+    """Refuse an output, a labels file or a work directory that is (or holds) one of the ``inputs``."""
+    for written in (output, *(label_paths(output) if labels else ())):
+        check_not_input(written, inputs)
+    check_not_inside(directory, inputs)
+
+
+def _write_labels(track: LabelTrack, output: Path) -> Sequence[Path]:
+    """The labels seen, frame by frame, as ``OUT.labels.csv`` and the chart ``OUT.labels.png``."""
+    paths = label_paths(output)
+    track.write_csv(paths[0])
+    track.write_chart(paths[1], title=f"what {track.net.name} sees, dream after dream ({output.name})")
+    return paths
 
 
 def _motion(motion: ZoomSettings | None, given: dict[str, Any]) -> ZoomSettings:
@@ -214,12 +237,9 @@ def _motion(motion: ZoomSettings | None, given: dict[str, Any]) -> ZoomSettings:
     return ZoomSettings(**values)
 
 
-def _params(
-    settings: DreamSettings, motion: ZoomSettings, source: ImageInput | None, dreamer: Dreamer
-) -> dict[str, Any]:
-    """What a render is: equal parameters give the same frames (a resume compares them)."""
-    dream = settings.replace(layers=dreamer.layer_specs, classes=dreamer.class_specs).to_dict()
-    return {"version": __version__, "input": _identity(source), "dream": dream, "zoom": motion.to_dict()}
+def _params(settings: DreamSettings, motion: ZoomSettings, source: ImageInput | None) -> dict[str, Any]:
+    """What a render is (``settings`` resolved): equal parameters give the same frames (a resume compares them)."""
+    return {"version": __version__, "input": _identity(source), "dream": settings.to_dict(), "zoom": motion.to_dict()}
 
 
 def _identity(source: ImageInput | None) -> str | None:
@@ -247,11 +267,10 @@ def _render(
         report_frame(callback, FrameDone(index, motion.frames, resumed=True), last=True)
     previous = store.load(done - 1) if 0 < done < motion.frames else None
     for index in range(done, motion.frames):
-        frame_seed = (seed + index) % (SEED_LIMIT + 1)
+        frame_seed = seed_plus(seed, index)
         if index == 0:
-            pixels = first(
-                first.load(source).image if source is not None else None, seed=frame_seed, callback=progress
-            ).pixels
+            start = None if source is None else frame_pixels(source, max_size=first.settings.max_size)[0]
+            pixels = first(start, seed=frame_seed, callback=progress).pixels
         else:
             moved = move(
                 to_tensor(previous).to(later.device), zoom=motion.zoom, rotate=motion.rotate, shift=motion.shift

@@ -10,25 +10,52 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from inceptionism.engine.dreamer import Dreamer
-from inceptionism.engine.options import OPTIONS
-from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE, DreamSettings
+from fastapi import Form
+from pydantic import BaseModel, Field
+
+from inceptionism.engine.inputs import check_inputs
+from inceptionism.engine.options import OPTIONS, parse_weights, weights_file
+from inceptionism.engine.settings import DreamSettings, check_start
 from inceptionism.errors import InvalidParameterError, unknown_name
+from inceptionism.io.images import image_size
+from inceptionism.io.tensors import GUIDE_MAX_SIZE
+from inceptionism.models.network import Network
 from inceptionism.render.video import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS, ZoomSettings
 from inceptionism.web.catalog import ModelCatalog
 from inceptionism.web.config import ServerSettings
+from inceptionism.web.schemas import options_model
 
 ZOOM_FORMATS = ("mp4", "gif", "webp")
-JOB_OPTIONS: dict[str, tuple[str, ...]] = {
-    "dream": tuple(OPTIONS),
-    "zoom": (*OPTIONS, *ZOOM_OPTIONS, "format", "labels"),
-    "video": (*OPTIONS, *VIDEO_OPTIONS, "flow"),
+JOB_PARAMS: dict[str, type[BaseModel]] = {
+    "dream": options_model("DreamParams", OPTIONS),
+    "zoom": options_model(
+        "ZoomParams",
+        {**OPTIONS, **ZOOM_OPTIONS},
+        format=(Literal[ZOOM_FORMATS] | None, Field(None, description="The animation's format. Default: mp4.")),
+        labels=(bool | None, Field(None, description="Chart the labels seen, frame by frame. Default: true.")),
+    ),
+    "video": options_model(
+        "VideoParams",
+        {**OPTIONS, **VIDEO_OPTIONS},
+        flow=(bool | None, Field(None, description="Carry the dream along the optical flow. Default: true.")),
+    ),
 }
+"""The JSON schema of each kind of job's parameters, with every option's bounds (for the OpenAPI page);
+the options' own checks enforce them, with the command line's messages."""
+JOB_OPTIONS: dict[str, tuple[str, ...]] = {kind: tuple(model.model_fields) for kind, model in JOB_PARAMS.items()}
 """The parameter names each kind of job takes."""
-SERVER_CHOSEN_WEIGHTS = ("default", "random")  # a path would let a request read any file of the server
+PARAMS_FORM = Form(
+    description="JSON object of the Python API's keyword names (the schema of each kind: DreamParams, ZoomParams, "
+    "VideoParams)",
+    json_schema_extra={
+        "contentMediaType": "application/json",
+        "contentSchema": {"anyOf": [model.model_json_schema() for model in JOB_PARAMS.values()]},
+    },
+)
+"""The ``params`` field of a job's submission: a JSON string, documented by :data:`JOB_PARAMS`."""
 DRAWN_SEEDS = 2**53  # seeds the studio draws stay exact as JavaScript numbers
 
 
@@ -65,14 +92,7 @@ def prepare(
     dream_options = {name: value for name, value in params.items() if name in OPTIONS}
     dream_settings = DreamSettings.create(**dream_options)
     _check_inputs(kind, dream_settings, set(uploads))
-    dreamer = Dreamer(  # names, channels, classes, tile, guide and mask, as the job will meet them
-        dream_settings,
-        model=catalog.network(dream_settings.model),
-        guide=uploads.get("guide"),
-        mask=uploads.get("mask"),
-    )
-    if kind != "video":
-        dreamer.check(None if "image" not in uploads else dreamer.load(uploads["image"]).image.size)
+    _check_dream(kind, dream_settings, uploads, catalog.network(dream_settings.model))
     if kind == "zoom":
         _check_zoom(params, settings)
     if kind == "video":
@@ -83,8 +103,24 @@ def prepare(
     return params
 
 
+def _check_dream(kind: str, settings: DreamSettings, uploads: dict[str, Path], net: Network) -> None:
+    """Names, channels, classes, tile, guide and sizes, as the job will meet them, from the files' headers.
+
+    Nothing is prepared (no inference copy, no features), so a submission is answered at once.
+    """
+    guide, image = uploads.get("guide"), uploads.get("image")
+    check_inputs(
+        settings,
+        net,
+        guide=None if guide is None else image_size(guide, max_size=GUIDE_MAX_SIZE),
+        mask="mask" in uploads,
+        size=None if kind == "video" or image is None else image_size(image, max_size=settings.max_size),
+    )
+
+
 def _check_bounds(params: dict[str, Any], settings: ServerSettings) -> None:
-    if params.get("weights", "default") not in SERVER_CHOSEN_WEIGHTS:
+    if "weights" in params and weights_file(parse_weights("weights", params["weights"])) is not None:
+        # a path would let a request read any file of the server
         raise InvalidParameterError(
             f"weights must be 'default' or 'random' in the studio, got {params['weights']!r}", argument="weights"
         )
@@ -94,8 +130,8 @@ def _check_bounds(params: dict[str, Any], settings: ServerSettings) -> None:
                 f"{name} is not taken by the studio (its networks have their own)", argument=name
             )
     limit = settings.max_side
-    size = params.setdefault("max_size", min(OPTIONS["max_size"].default, limit))
-    if isinstance(size, int) and not isinstance(size, bool) and size > limit:
+    size = OPTIONS["max_size"].check("max_size", params.setdefault("max_size", min(OPTIONS["max_size"].default, limit)))
+    if size is not None and size > limit:  # within the option's bounds, over this studio's
         raise InvalidParameterError(f"max_size {size} is over this studio's limit of {limit} px", argument="max_size")
     noise = params.get("noise")
     if noise is not None:
@@ -110,17 +146,13 @@ def _check_inputs(kind: str, settings: DreamSettings, uploads: set[str]) -> None
     if kind == "video":
         if "image" not in uploads:
             raise InvalidParameterError("a video job needs the video as the file field 'image'", argument="image")
-        if settings.noise is not None:
-            raise InvalidParameterError("a video dreams its own frames; noise does not apply", argument="noise")
+        check_start(settings, image=True, only="a video dreams its own frames")
         return
-    if settings.noise is not None and "image" in uploads:
-        raise InvalidParameterError("give an image or noise, not both", argument="noise")
+    check_start(settings, image="image" in uploads, mask="mask" in uploads)
     if settings.noise is None and "image" not in uploads:
         raise InvalidParameterError(
             'send an image (file field \'image\') or start from noise (params: "noise": "WxH")', argument="image"
         )
-    if settings.noise is not None and "mask" in uploads:
-        raise InvalidParameterError(NOISE_HAS_NO_IMAGE, argument="mask")
 
 
 def _check_zoom(params: dict[str, Any], settings: ServerSettings) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,7 @@ from inceptionism.errors import InceptionismError
 from inceptionism.io.video import check_range, probe
 from inceptionism.web.deps import JobDep, StudioDep
 from inceptionism.web.errors import queue_full, refusal
-from inceptionism.web.params import prepare
+from inceptionism.web.params import PARAMS_FORM, prepare
 from inceptionism.web.schemas import JobCreated, JobOut, JobPage
 from inceptionism.web.store import FINISHED, Job
 from inceptionism.web.studio import Studio
@@ -27,16 +26,13 @@ from inceptionism.web.workers import QueueFull
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 EVENT_POLL = 0.1  # seconds between two looks at a followed job
 RETRY_AFTER = 10
-CHECKING = threading.Lock()
-"""Submissions are checked one at a time: a burst of them queues here instead of all competing
-for the CPU (and the interpreter) with the running job and the status requests."""
 
 
 @router.post("", status_code=202, response_model=JobCreated)
 def create_job(
     studio: StudioDep,
     kind: Annotated[str, Form(description="dream, zoom or video")] = "dream",
-    params: Annotated[str, Form(description="JSON object of the Python API's keyword names")] = "{}",
+    params: Annotated[str, PARAMS_FORM] = "{}",
     image: Annotated[UploadFile | None, File(description="the photo, or the video of a video job")] = None,
     guide: Annotated[UploadFile | None, File(description="dream toward this image's features")] = None,
     mask: Annotated[UploadFile | None, File(description="white dreams, black stays")] = None,
@@ -52,8 +48,7 @@ def create_job(
         uploads = {"image": image, "guide": guide, "mask": mask}
         files = _keep_uploads(studio, folder, kind, uploads)
         paths = {role: folder / name for role, name in files.items()}
-        with CHECKING:
-            prepared = prepare(kind, asked, uploads=paths, catalog=studio.catalog, settings=studio.settings)
+        prepared = prepare(kind, asked, uploads=paths, catalog=studio.catalog, settings=studio.settings)
         if kind == "video":
             check_range(probe(folder / files["image"]), prepared.get("start", 0.0), prepared.get("end"))
         names = {role: _shown_name(upload.filename) for role, upload in uploads.items() if role in files}
