@@ -192,3 +192,13 @@ def test_an_atlas_option_out_of_range_names_its_flag(tmp_path, args, flag):
     result = run(*SMALL, *args, "-o", tmp_path / "sheet.png")
     assert result.exit_code == 2
     assert result.stderr.endswith(f"({flag})\n")
+
+
+def test_a_bad_channel_is_refused_before_any_bar_or_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("--layer", LAYER, "--channels", "500", "--size", "48", "--save-tiles", "tiles")  # a bar unless -q
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: channel 500 does not exist in fire2.squeeze1x1 of squeezenet1_1: it has channels 0..15 (--channels)\n",
+    )
+    assert list(tmp_path.iterdir()) == []

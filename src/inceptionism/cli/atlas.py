@@ -16,7 +16,7 @@ from inceptionism.engine.options import OPTIONS
 from inceptionism.io.files import check_not_input, check_writable
 from inceptionism.io.images import output_format, save_image
 from inceptionism.models import shared_model
-from inceptionism.render.atlas import ATLAS_OPTIONS, AtlasProgress, atlas
+from inceptionism.render.atlas import ATLAS_OPTIONS, AtlasProgress, atlas, plan_atlas
 from inceptionism.render.still import network_files
 
 BAR = "{desc}{percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} channels [{elapsed}<{remaining}]"
@@ -81,6 +81,8 @@ def atlas_command(
     show_notices(quiet)
     net = shared_model(model, weights=weights, progress=not quiet)
     layer = layer or net.default_layer
+    given = {name: value for name, value in options.items() if value is not None}
+    plan_atlas(net, layer, channels, device=device or "auto", precision=precision or "auto", **given)  # before any file
     output = output or Path(f"{layer.replace('/', '_')}-atlas.png")
     output_format(output)
     check_not_input(output, {"photo": photo, **network_files(model, weights)})
@@ -90,7 +92,6 @@ def atlas_command(
             save_tiles.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             fail(f"cannot make the tiles folder {save_tiles}: {error.strerror or error} (--save-tiles)")
-    given = {name: value for name, value in options.items() if value is not None}
     with tqdm(total=1, unit="channel", disable=quiet, mininterval=0.5, bar_format=BAR, **bar_size(sys.stderr)) as bar:
 
         def progress(report: AtlasProgress) -> None:
