@@ -33,7 +33,7 @@ from inceptionism.engine.options import OPTIONS, SIDE_LIMIT
 from inceptionism.engine.parameterization import FourierImage
 from inceptionism.engine.pixels import PIXEL_MAX, keep_chroma, resize
 from inceptionism.engine.progress import ProgressCallback
-from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision
+from inceptionism.engine.runtime import autocast_dtype, memory_budget, resolve_device, resolve_precision
 from inceptionism.engine.schedule import Schedule, check_size
 from inceptionism.engine.settings import DreamSettings
 from inceptionism.engine.visualize import visualize
@@ -141,6 +141,9 @@ class Dreamer:
         self.settings = check_inputs(settings, self.net, objective=objective, guide=guide_size, mask=mask is not None)
         self.device = resolve_device(settings.device)
         self.precision = resolve_precision(settings.precision, self.device)
+        self.memory_budget = memory_budget(
+            settings.memory_budget, self.device, maximum=OPTIONS["memory_budget"].maximum
+        )  # MB: as asked, else a share of the memory free now
         self._classes = [parse_class_spec(spec, self.net.labels) for spec in self.settings.classes]
         self._guide_terms = None if guide is None else self._guided(guide)
         self._custom = objective
@@ -191,13 +194,13 @@ class Dreamer:
             self._measured_bytes_per_pixel(self.objective(size)),
             height,
             width,
-            budget=settings.memory_budget * 2**20,
+            budget=self.memory_budget * 2**20,
             tile=settings.tile,
             min_size=self.net.min_size,
         )
         if settings.tile is None and tile is not None:
             logger.info("tiling %dx%d into %d px tiles, %d per batch (memory budget %d MB)",
-                        width, height, tile, batch, settings.memory_budget)  # fmt: skip
+                        width, height, tile, batch, self.memory_budget)  # fmt: skip
         schedule = settings.schedule(tile=tile, tile_batch=batch)
         check_size(self.net, schedule, height, width)
         return TilePlan(tile, batch), schedule
@@ -350,11 +353,11 @@ class Dreamer:
         objective = self.objective((width, height))
         # Fourier noise is optimised whole (it cannot be tiled): the budget bounds its size.
         needed = (self._measured_bytes_per_pixel(objective) + FOURIER_BYTES_PER_PIXEL) * width * height
-        budget = self.settings.memory_budget * 2**20
+        budget = self.memory_budget * 2**20
         if needed > budget:
             raise InvalidParameterError(
                 f"Fourier noise of {width}x{height} needs about {needed / 2**20:.0f} MB a step, over the memory "
-                f"budget of {self.settings.memory_budget} MB; use smaller noise, param='pixel' (which tiles) "
+                f"budget of {self.memory_budget} MB; use smaller noise, param='pixel' (which tiles) "
                 "or raise memory_budget",
                 argument="noise",
             )

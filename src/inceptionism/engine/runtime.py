@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import os
 import platform
 import re
 import sys
@@ -21,6 +22,10 @@ _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 _MMAP_THRESHOLD = 32 * 2**20  # the highest glibc accepts on 64-bit systems
 _TRIM_THRESHOLD = 2**30
+BUDGET_SHARE = 0.5
+"""The memory budget left to choose: this share of the memory free on the device when a Dreamer is made."""
+BUDGET_FALLBACK_MB = 512  # where the free memory cannot be read (an Apple GPU, a system without sysconf)
+BUDGET_FLOOR_MB = 256
 
 
 def check_device_name(name: object) -> None:
@@ -146,3 +151,31 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes free on ``device`` now (on the CPU, the pages no process holds), or ``None`` if it cannot be told."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type != "cpu":
+        return None
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def memory_budget(asked: int | None, device: torch.device, *, maximum: int) -> int:
+    """The megabytes of activations one step may use: ``asked``, else :data:`BUDGET_SHARE` of the free memory.
+
+    Bounded to ``BUDGET_FLOOR_MB..maximum``; :data:`BUDGET_FALLBACK_MB` where the free memory cannot be read.
+
+    >>> memory_budget(300, torch.device("cpu"), maximum=16384)
+    300
+    """
+    if asked is not None:
+        return asked
+    free = free_memory(device)
+    if free is None:
+        return BUDGET_FALLBACK_MB
+    return int(min(max(free * BUDGET_SHARE / 2**20, BUDGET_FLOOR_MB), maximum))

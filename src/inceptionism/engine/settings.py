@@ -71,7 +71,7 @@ class DreamSettings:
     tv: float = _default("tv")
     keep_colors: bool = _default("keep_colors")
     tile: int | None = _default("tile")
-    memory_budget: int = _default("memory_budget")
+    memory_budget: int | None = _default("memory_budget")
     lr: float = _default("lr")
     seed: int | None = _default("seed")
     max_size: int | None = _default("max_size")
