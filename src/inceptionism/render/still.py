@@ -16,8 +16,7 @@ from PIL import Image
 from inceptionism._version import __version__
 from inceptionism.engine.dreamer import Dreamer, DreamFrame
 from inceptionism.engine.progress import ProgressCallback
-from inceptionism.engine.settings import DreamSettings, check_names
-from inceptionism.errors import InvalidParameterError
+from inceptionism.engine.settings import DreamSettings, check_names, check_start
 from inceptionism.io.files import InputFiles
 from inceptionism.io.images import ImageInput, LoadedImage, sample_path, to_image
 from inceptionism.io.tensors import frame_pixels, guide_pixels, mask_values
@@ -123,11 +122,10 @@ def dream_with(
         objective: the objective object the Dreamer was made with, if any: recorded.
     """
     settings = dreamer.settings
+    check_start(settings, image=image is not None)
     if settings.mode == "image":
         pixels, source = frame_pixels(sample_path() if image is None else image, max_size=settings.max_size)
         frame = dreamer(pixels, callback=callback)
-    elif image is not None:
-        raise InvalidParameterError("give an input image or noise, not both", argument="noise")
     else:
         frame = dreamer(callback=callback)
         source = LoadedImage(image=to_image(frame.source), name=None, original_size=settings.noise)
