@@ -24,7 +24,7 @@ from inceptionism.engine.options import OPTIONS, Option, shown_number
 from inceptionism.errors import InvalidParameterError
 from inceptionism.render.atlas import ATLAS_OPTIONS
 from inceptionism.render.batch import BATCH_OPTIONS
-from inceptionism.render.video import VIDEO_OPTIONS
+from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
 from inceptionism.web.config import ServerSettings
 from inceptionism.web.options import SERVE_OPTIONS

@@ -16,7 +16,7 @@ from inceptionism.engine.runtime import keep_freed_memory
 from inceptionism.errors import InceptionismError
 from inceptionism.render.atlas import ATLAS_OPTIONS
 from inceptionism.render.batch import BATCH_OPTIONS
-from inceptionism.render.video import VIDEO_OPTIONS
+from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
 from inceptionism.web.options import SERVE_OPTIONS
 

@@ -14,7 +14,8 @@ from inceptionism.cli.render import run_render
 from inceptionism.engine.dreamer import settings_network
 from inceptionism.io.files import unused_path
 from inceptionism.render.framestore import work_dir_for
-from inceptionism.render.video import VIDEO_OPTIONS, video
+from inceptionism.render.video import video
+from inceptionism.render.videoplan import VIDEO_OPTIONS
 
 NOT_FOR_VIDEO = ("--noise", "--param", "--lr")
 """Dream options a video does not take: its frames are the start, never noise."""

@@ -35,7 +35,7 @@ from inceptionism.engine.pixels import PIXEL_MAX, keep_chroma, resize
 from inceptionism.engine.progress import ProgressCallback
 from inceptionism.engine.runtime import autocast_dtype, memory_budget, resolve_device, resolve_precision
 from inceptionism.engine.schedule import Schedule, check_size
-from inceptionism.engine.settings import DreamSettings
+from inceptionism.engine.settings import DreamSettings, check_start
 from inceptionism.engine.visualize import visualize
 from inceptionism.errors import ImageError, InvalidParameterError
 from inceptionism.lru import KeptCache, KeptPerObject
@@ -250,7 +250,7 @@ class Dreamer:
         if mode == "image":
             pixels = self._pixels_of(frame)
         elif frame is not None:
-            raise InvalidParameterError("give an input image or noise, not both")
+            check_start(self.settings, image=True)
         elif mode == "fourier":
             return self._visualize(generator, seed, callback, index)
         else:

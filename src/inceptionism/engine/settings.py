@@ -230,6 +230,11 @@ def check_start(settings: DreamSettings, *, image: bool, mask: bool = False, onl
     if settings.noise is None:
         return
     if only is not None:
+        preset = PRESETS.get(settings.preset) if settings.preset else None
+        if preset is not None and "noise" in preset.options:
+            raise InvalidParameterError(
+                f"{only}; preset {settings.preset} starts from noise; give another preset", argument="preset"
+            )
         raise InvalidParameterError(f"{only}; noise does not apply", argument="noise")
     if image:
         raise InvalidParameterError(IMAGE_OR_NOISE, argument="noise")

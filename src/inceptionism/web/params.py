@@ -22,7 +22,7 @@ from inceptionism.errors import InvalidParameterError, unknown_name
 from inceptionism.io.images import image_size
 from inceptionism.io.tensors import GUIDE_MAX_SIZE
 from inceptionism.models.network import Network
-from inceptionism.render.video import VIDEO_OPTIONS
+from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS, ZoomSettings
 from inceptionism.web.catalog import ModelCatalog
 from inceptionism.web.config import ServerSettings

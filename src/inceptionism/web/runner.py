@@ -27,7 +27,8 @@ from inceptionism.render.atlas import AtlasProgress, atlas
 from inceptionism.render.batch import dream_item
 from inceptionism.render.frames import FrameDone
 from inceptionism.render.still import compose_settings, dream
-from inceptionism.render.video import VIDEO_OPTIONS, video
+from inceptionism.render.video import video
+from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 from inceptionism.web.live import LiveBoard, LiveJob
 from inceptionism.web.store import Job

@@ -11,7 +11,7 @@ from inceptionism.engine.presets import PRESETS
 from inceptionism.errors import InceptionismError
 from inceptionism.models import PSEUDO_LAYERS, imagenet_classes
 from inceptionism.render.atlas import ATLAS_OPTIONS
-from inceptionism.render.video import VIDEO_OPTIONS
+from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
 from inceptionism.web.deps import StudioDep
 from inceptionism.web.schemas import ClassOut, LayerOut, ModelOut, OptionOut, PresetOut
