@@ -158,3 +158,21 @@ def test_no_photos_and_a_file_for_the_folder_are_refused(tmp_path, photos, tiny_
     (tmp_path / "file").write_text("x")
     with pytest.raises(Exception, match="it is a file"):
         batch(photos, tmp_path / "file", model=tiny_net)
+
+
+def test_threads_are_bounded_in_every_render_that_takes_them(tmp_path, tiny_net, coffee):
+    from conftest import make_clip
+    from inceptionism.render.atlas import atlas
+    from inceptionism.render.video import video
+
+    clip = make_clip(tmp_path / "clip.mp4", count=4, tone=False)
+    renders = {
+        "batch": lambda: batch([coffee], tmp_path / "out", model=tiny_net, threads=0, steps=1),
+        "video": lambda: video(clip, tmp_path / "v.mp4", model=tiny_net, threads=0, steps=1),
+        "atlas": lambda: atlas(tiny_net, "conv2", [0], threads=0, steps=1, size=32, cache_tiles=False),
+    }
+    for name, render in renders.items():
+        with pytest.raises(InvalidParameterError) as caught:
+            render()
+        assert str(caught.value) == "threads must be >= 1, got 0", name
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4"]

@@ -8,6 +8,15 @@ finish. Each worker process loads a network once and keeps its prepared
 """
 
 from inceptionism.distributed.cluster import ClusterArg, ClusterError, parse_cluster
-from inceptionism.distributed.executor import DaskExecutor, Executor, InProcess, open_executor
+from inceptionism.distributed.executor import CLUSTER_OPTIONS, DaskExecutor, Executor, InProcess, open_executor
 
-__all__ = ["ClusterArg", "ClusterError", "DaskExecutor", "Executor", "InProcess", "open_executor", "parse_cluster"]
+__all__ = [
+    "CLUSTER_OPTIONS",
+    "ClusterArg",
+    "ClusterError",
+    "DaskExecutor",
+    "Executor",
+    "InProcess",
+    "open_executor",
+    "parse_cluster",
+]

@@ -17,12 +17,26 @@ from typing import Any, Protocol
 
 from inceptionism.distributed.cluster import ClusterArg, ClusterError, connect, parse_cluster
 from inceptionism.distributed.worker import run_task
+from inceptionism.engine.options import Option
 from inceptionism.engine.runtime import torch_threads
 
 logger = logging.getLogger(__name__)
 TaskFunction = Callable[..., Any]
 LARGE_TASK = "256MB"
 """A task this large is expected (a segment's frames as PNG): Dask warns from 10 MB by default."""
+
+
+CLUSTER_OPTIONS: dict[str, Option] = {
+    option.name: option
+    for option in (
+        Option("cluster", None, "Run on a Dask cluster: a scheduler's address (tcp://10.0.0.5:8786) or local:N, "
+               "N worker processes on this machine.", shown_default="in this process", metavar="ADDRESS|local:N"),
+        Option("threads", None, "torch threads per dream (the pixels depend on it).", minimum=1, maximum=1024,
+               shown_default="all cores here; this machine's cores divided by N on local:N; the workers' own on a "
+               "scheduler", kind=int),
+    )
+}  # fmt: skip
+"""Where a render's tasks run (a batch's dreams, a video's segments, an atlas's tiles): the render farm's options."""
 
 
 class Executor(Protocol):
@@ -151,6 +165,7 @@ def open_executor(cluster: ClusterArg = None, *, threads: int | None = None) -> 
         ClusterError: a bad address, a scheduler that cannot be reached within
             :data:`~inceptionism.distributed.cluster.CONNECT_TIMEOUT` seconds, or Dask missing.
     """
+    threads = CLUSTER_OPTIONS["threads"].check("threads", threads)
     if cluster is None:
         yield InProcess(threads)
         return

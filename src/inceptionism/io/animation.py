@@ -23,7 +23,7 @@ from PIL import Image
 from inceptionism.errors import ImageError, OutputError
 from inceptionism.io.files import check_writable, temporary_name
 from inceptionism.io.images import METADATA_KEY, save_image
-from inceptionism.io.video import X264_OPTIONS
+from inceptionism.io.video import h264_stream, rgb_frame
 
 ANIMATIONS = (".mp4", ".gif", ".webp")
 """Extensions written as one animated file; any other path without an extension is a directory of PNGs."""
@@ -109,14 +109,8 @@ def _write_mp4(frames: Iterable[Image.Image], path: Path, *, fps: float, comment
         stream = None
         for image in frames:
             if stream is None:
-                stream = container.add_stream("libx264", rate=_rate(fps))
-                # yuv420p halves the chroma: the sides must be even, so an odd last row or column is cropped.
-                stream.width, stream.height = image.width // 2 * 2, image.height // 2 * 2
-                stream.pix_fmt = "yuv420p"
-                stream.options = dict(X264_OPTIONS)
-            array = np.asarray(image.convert("RGB"))[: stream.height, : stream.width]
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
-            container.mux(stream.encode(frame))
+                stream = h264_stream(container, rate=_rate(fps), size=image.size)
+            container.mux(stream.encode(rgb_frame(stream, np.asarray(image.convert("RGB")))))
             count += 1
         if stream is None:
             raise OutputError(f"cannot write {path}: no frames to write")

@@ -200,6 +200,25 @@ def check_range(info: VideoInfo, start: float, end: float | None) -> None:
         raise InvalidParameterError(f"end {end:g} s must be after start {start:g} s", argument="end")
 
 
+def h264_stream(container: Any, *, rate: Fraction, size: tuple[int, int], rotation: int = 0) -> Any:
+    """The H.264 video stream every MP4 of ours is written with: :data:`X264_OPTIONS`, yuv420p.
+
+    yuv420p halves the chroma, so the sides must be even: an odd last row or column is cropped.
+    """
+    stream = container.add_stream("libx264", rate=rate)
+    stream.width, stream.height = size[0] // 2 * 2, size[1] // 2 * 2
+    stream.pix_fmt = "yuv420p"
+    stream.options = dict(X264_OPTIONS)
+    if rotation:
+        stream.set_display_rotation(rotation)
+    return stream
+
+
+def rgb_frame(stream: Any, pixels: np.ndarray) -> Any:
+    """``(H, W, 3)`` uint8 RGB as a frame for ``stream``, cropped to its (even) size."""
+    return _av().VideoFrame.from_ndarray(np.ascontiguousarray(pixels[: stream.height, : stream.width]), format="rgb24")
+
+
 class VideoWriter:
     """Write H.264 frames at the input's timestamps into ``scratch``, then the input's sound.
 
@@ -225,18 +244,12 @@ class VideoWriter:
         with av.open(str(source)) as reader:
             time_base = reader.streams.video[0].time_base
             self.audio = [(audio.index, self._audio_stream(audio)) for audio in reader.streams.audio]
-        self.stream = self.container.add_stream("libx264", rate=info.fps)
-        # yuv420p halves the chroma: the sides must be even, so an odd last row or column is cropped.
-        self.stream.width, self.stream.height = size[0] // 2 * 2, size[1] // 2 * 2
-        self.stream.pix_fmt = "yuv420p"
+        self.stream = h264_stream(self.container, rate=info.fps, size=size, rotation=info.rotation)
         # Frames are stamped in the input's time base, the encoder's: the stream's changes when the
         # header is written (MP4 doubles one coarser than 1/10000: MKV's 1/1000 becomes 1/16000).
         self.time_base = time_base
         self.stream.time_base = time_base
         self.stream.codec_context.time_base = time_base
-        self.stream.options = dict(X264_OPTIONS)
-        if info.rotation:
-            self.stream.set_display_rotation(info.rotation)
         self.first_pts: int | None = None
         self.count = 0
 
@@ -249,12 +262,9 @@ class VideoWriter:
 
     def write(self, pixels: np.ndarray, pts: int) -> None:
         """Encode one ``(H, W, 3)`` frame at the input timestamp ``pts``."""
-        av = _av()
         if self.first_pts is None:
             self.first_pts = pts
-        frame = av.VideoFrame.from_ndarray(
-            np.ascontiguousarray(pixels[: self.stream.height, : self.stream.width]), format="rgb24"
-        )
+        frame = rgb_frame(self.stream, pixels)
         frame.pts = pts - self.first_pts
         frame.time_base = self.time_base
         self.container.mux(self.stream.encode(frame))

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from inceptionism.distributed import ClusterArg, open_executor
+from inceptionism.distributed import CLUSTER_OPTIONS, ClusterArg, open_executor
 from inceptionism.engine.dreamer import FOURIER_DECAY
 from inceptionism.engine.options import SEED_LIMIT, Option, seed_plus
 from inceptionism.engine.parameterization import FourierImage
@@ -274,6 +274,7 @@ def atlas(
     >>> [tile.channel for tile in result.tiles], result.tiles[0].image.size, result.rendered
     ([0, 1], (48, 48), 2)
     """
+    threads = CLUSTER_OPTIONS["threads"].check("threads", threads)
     plan = plan_atlas(model, layer, channels, device=device, precision=precision, cache_dir=cache_dir, **options)
     net, layer, chosen, values, store = plan.net, plan.layer, plan.channels, plan.values, plan.store
     run_precision, drawn = plan.precision, plan.drawn

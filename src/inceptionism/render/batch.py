@@ -26,10 +26,10 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from inceptionism._version import __version__
-from inceptionism.distributed import ClusterArg, Executor, InProcess, open_executor
+from inceptionism.distributed import CLUSTER_OPTIONS, ClusterArg, Executor, InProcess, open_executor
 from inceptionism.distributed.remote import TaskReporter
 from inceptionism.distributed.worker import prepared_dreamer
-from inceptionism.engine.options import SEED_LIMIT, Option, seed_plus
+from inceptionism.engine.options import SEED_LIMIT, seed_plus
 from inceptionism.engine.settings import DreamSettings, check_names, check_start
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError, OutputError
 from inceptionism.io.files import InputFiles, atomic_writer, check_not_input, check_writable
@@ -55,17 +55,8 @@ PHOTO_BYTES_LIMIT = 256 * 2**20
 SHEET_TILE = 256
 SHEET_LIMIT = 1024  # tiles of a contact sheet: 1024 x 256^2 px is 200 MB in memory
 INDEX_JSON, INDEX_CSV = "index.json", "index.csv"
-BATCH_OPTIONS: dict[str, Option] = {
-    option.name: option
-    for option in (
-        Option("cluster", None, "Run on a Dask cluster: a scheduler's address (tcp://10.0.0.5:8786) or local:N, "
-               "N worker processes on this machine.", shown_default="in this process", metavar="ADDRESS|local:N"),
-        Option("threads", None, "torch threads per dream (the pixels depend on it).", minimum=1, maximum=1024,
-               shown_default="all cores here; this machine's cores divided by N on local:N; the workers' own on a "
-               "scheduler", kind=int),
-    )
-}  # fmt: skip
-"""Where a batch's dreams run (and a video's segments, an atlas's tiles): the render farm's options."""
+BATCH_OPTIONS = CLUSTER_OPTIONS
+"""Where a batch's dreams run: the render farm's options."""
 SweepArg = dict[str, Sequence[Any]] | Sequence[str] | None
 """``{"layers": ["fire3", "fire5"]}``, ``["layer=fire3,fire5"]`` (the command line's form) or ``None``."""
 
