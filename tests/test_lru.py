@@ -33,6 +33,28 @@ def test_a_slow_build_holds_up_only_the_callers_of_its_key():
     assert builds == ["slow"]  # built once for both callers
 
 
+def test_a_value_being_built_is_not_dropped_to_make_room():
+    cache, started, release = KeptCache(1), threading.Event(), threading.Event()
+    builds = []
+
+    def slow():
+        builds.append("a")
+        started.set()
+        release.wait(10)
+        return "a"
+
+    first = threading.Thread(target=cache.get, args=("a", slow))
+    first.start()
+    assert started.wait(10)
+    assert cache.get("b", lambda: "b") == "b"  # over the size while "a" is being built
+    second = threading.Thread(target=cache.get, args=("a", slow))
+    second.start()
+    release.set()
+    first.join(10), second.join(10)
+    assert builds == ["a"]
+    assert cache.get("x", lambda: "x") == "x" and len(cache) == 1  # back to its size at the next build
+
+
 def test_a_failed_build_is_forgotten_and_tried_again():
     cache = KeptCache(2)
 

@@ -1,3 +1,3 @@
 """The package version, in its own module so every layer can import it."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

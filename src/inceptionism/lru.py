@@ -38,8 +38,7 @@ class KeptCache(Generic[V]):
             building = entry is None
             if building:
                 entry = self._entries[key] = Future()
-                while len(self._entries) > self.kept:
-                    self._entries.popitem(last=False)  # a waiter holds its future: dropping it here is safe
+                self._evict()
             else:
                 self._entries.move_to_end(key)
         if building:
@@ -50,6 +49,12 @@ class KeptCache(Generic[V]):
                 entry.set_exception(error)
                 raise
         return entry.result()
+
+    def _evict(self) -> None:
+        """Drop the least recently used values beyond ``kept``; one being built stays (else it is built twice)."""
+        excess = len(self._entries) - self.kept
+        for key in [key for key, entry in self._entries.items() if entry.done()][: max(0, excess)]:
+            del self._entries[key]
 
     def _forget(self, key: Hashable, entry: Future[V]) -> None:
         with self._lock:

@@ -39,6 +39,7 @@ def test_the_check_resolves_layers_and_classes_and_builds_nothing(tiny_net, noth
         ({"noise": (32, 32)}, {"mask": True}, InvalidParameterError, "noise"),
         ({"octaves": 8}, {"size": (64, 48)}, ImageError, "the smallest octave of this 64x48 image"),
         ({}, {"size": (4, 48)}, ImageError, "image is 4x48 px, too small for tiny"),
+        ({"layers": ("conv2:3@500,500",)}, {"size": (64, 48)}, InvalidParameterError, "neuron position @500,500"),
         ({"noise": (4, 4), "param": "fourier"}, {}, ImageError, "noise is 4x4 px, too small for tiny"),
     ],
 )

@@ -44,6 +44,13 @@ def test_every_frame_is_held_at_the_strength_of_the_first(tiny_net):
     assert all(abs(s / strengths[0] - 1) < 0.02 for s in strengths[1:]), strengths
 
 
+@pytest.mark.parametrize("blend", [0.0, 0.5, 1.0])
+def test_any_blend_keeps_the_strength_the_less_carried_the_more_dreamed_anew(tiny_net, blend):
+    chain = chain_of(tiny_net, blend=blend)
+    strengths = [strength(chain(picture).astype(np.float32) - picture) for picture in pan(12)]
+    assert all(abs(s / strengths[0] - 1) < 0.15 for s in strengths[1:]), strengths  # blend 0 kept 45% before
+
+
 def test_a_cut_starts_a_fresh_chain_dreamed_alone(tiny_net):
     frames = pan(6) + pan(4, photo=sample_path())  # another shot: the sample photo (a cat)
     chain = chain_of(tiny_net)

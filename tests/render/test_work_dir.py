@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from conftest import make_clip
-from inceptionism.errors import ImageError, OutputError
+from inceptionism.errors import ImageError, InvalidParameterError, OutputError
 from inceptionism.render.video import video
 from inceptionism.render.zoom import zoom
 
@@ -51,3 +51,21 @@ def test_a_work_directory_that_is_a_file_is_refused_with_restart_too(tmp_path, t
     with pytest.raises(OutputError, match=rf"^cannot use {notes} as a work directory: it is a file$"):
         video(clip, tmp_path / "out.mp4", model=tiny_net, work_dir=notes, restart=True, **FAST)
     assert notes.read_text() == "mine"
+
+
+def test_restart_never_removes_a_folder_that_is_not_a_work_directory(tmp_path, tiny_net):
+    from inceptionism.render.framestore import FrameStore
+
+    folder = tmp_path / "Documents"
+    folder.mkdir()
+    (folder / "thesis.docx").write_bytes(b"years of work")
+    with pytest.raises(InvalidParameterError) as caught:
+        FrameStore(folder, {"render": 1}, restart=True)
+    assert str(caught.value) == (
+        f"{folder} is not a work directory of inceptionism (no readable params.json); "
+        "remove it or give another work directory"
+    )
+    assert (folder / "thesis.docx").read_bytes() == b"years of work"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    FrameStore(empty, {"render": 1}, restart=True)  # an empty folder may be used

@@ -2,12 +2,12 @@
 
 Everything that does not depend on the frame is done when the Dreamer is made: the network
 is loaded (once per process, see :mod:`inceptionism.models.cache`), the inputs checked
-(:func:`~inceptionism.engine.inputs.check_inputs`), the inference copy built, the guide's
-features extracted and the memory one step costs per pixel measured. What depends on the
-frame's size (the tile plan and schedule, the mask at that size, neurons placed in pixels)
-is made on the first frame of each size and kept. A still, a zoom, a video segment or a web
-job all dream through one. The Dreamer takes and returns tensors: reading images is
-:mod:`inceptionism.render.inputs`'s.
+(:func:`~inceptionism.engine.inputs.check_inputs`), the inference copy built and the guide's
+features extracted. What depends on the frame's size (the memory one step costs per pixel,
+measured once per network copy and objective; the tile plan and schedule, the mask at that
+size, neurons placed in pixels) is made on the first frame of each size and kept. A still, a
+zoom, a video segment or a web job all dream through one. The Dreamer takes and returns
+tensors: reading images is :mod:`inceptionism.io.tensors`'s.
 
 >>> dreamer = Dreamer(DreamSettings(octaves=2, steps=2))
 >>> frame = dreamer(torch.full((1, 3, 106, 160), 128, dtype=torch.uint8), seed=1)
@@ -114,9 +114,9 @@ class Dreamer:
         model: a network to use instead of loading ``settings.model``.
         objective: an objective object to dream, added to the settings' layers and classes.
         guide: make the layers look like this image's features: ``(1, 3, H, W)`` RGB pixels
-            in 0..255 (:func:`~inceptionism.render.inputs.guide_pixels` reads a file).
+            in 0..255 (:func:`~inceptionism.io.tensors.guide_pixels` reads a file).
         mask: white dreams, black stays: ``(1, 1, H, W)`` in 0..1, resized to each frame
-            (:func:`~inceptionism.render.inputs.mask_values` reads a file).
+            (:func:`~inceptionism.io.tensors.mask_values` reads a file).
 
     Raises:
         InceptionismError: for a bad name, channel, class, tile, device or image, before
@@ -143,7 +143,7 @@ class Dreamer:
         self.precision = resolve_precision(settings.precision, self.device)
         self.memory_budget = memory_budget(
             settings.memory_budget, self.device, maximum=OPTIONS["memory_budget"].maximum
-        )  # MB: as asked, else a share of the memory free now
+        )  # MB: as asked, else a share of the device's memory
         self._classes = [parse_class_spec(spec, self.net.labels) for spec in self.settings.classes]
         self._guide_terms = None if guide is None else self._guided(guide)
         self._custom = objective
@@ -219,9 +219,9 @@ class Dreamer:
         """Dream one frame.
 
         Args:
-            frame: ``(1, 3, H, W)`` RGB pixels in 0..255 (uint8 or float, any device), or a
-                path, PIL image or array (read and scaled to ``max_size``); ``None`` when
-                the settings dream from noise.
+            frame: ``(1, 3, H, W)`` RGB pixels in 0..255 (uint8 or float, any device;
+                :func:`~inceptionism.io.tensors.frame_pixels` reads a file); ``None`` when the
+                settings dream from noise.
             detail: ``(1, 3, H, W)`` detail dreamed before (a previous frame's
                 :attr:`DreamFrame.detail`, moved or warped) added to the frame before it is
                 dreamed (times the mask): the dream goes on from it. The result's ``source``

@@ -20,6 +20,7 @@ from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE, DreamSettings
 from inceptionism.errors import ImageError, InvalidParameterError
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective, layer, parse_class_spec, split_layer_spec
+from inceptionism.objectives.specs import parse_layer_spec
 
 
 def check_inputs(
@@ -95,7 +96,8 @@ def _check_guide(layers: tuple[str, ...], guide: tuple[int, int], objective: Obj
 def check_frame(settings: DreamSettings, net: Network, size: tuple[int, int] | None = None) -> None:
     """Refuse a frame of ``size`` ``(width, height)`` (``None``: the settings' noise) that could not be dreamed.
 
-    Too small for the network at the smallest octave, over the side limit, or too many tiles;
+    A neuron placed outside it, too small for the network at the smallest octave, over the
+    side limit, or too many tiles;
     noise dreamed in Fourier space only needs the network's smallest input (its memory is
     checked when the Dreamer is prepared: it is measured on the inference copy).
     """
@@ -103,6 +105,9 @@ def check_frame(settings: DreamSettings, net: Network, size: tuple[int, int] | N
     if size is None:
         raise InvalidParameterError("give the size of the frame to check")
     width, height = size
+    for spec in settings.layers:  # a neuron's place, now that the frame's size is known
+        if split_layer_spec(spec)[2] is not None:
+            parse_layer_spec(spec, image_size=size)
     if settings.mode == "fourier":
         if min(width, height) < net.min_size:
             raise ImageError(

@@ -333,7 +333,7 @@ OPTIONS: dict[str, Option] = {
         Option("tile", None, "Gradient in tiles of this side.", minimum=1, maximum=SIDE_LIMIT, unit="px",
                shown_default="when needed", metavar="PX", kind=int),
         Option("memory_budget", None, "Activations one step may use; larger images are tiled.", minimum=1,
-               maximum=16384, unit="MB", shown_default="half the free memory", metavar="MB", kind=int),
+               maximum=16384, unit="MB", shown_default="half the memory", metavar="MB", kind=int),
         Option("lr", 0.05, "Learning rate for Fourier noise.", minimum=0, maximum=10.0, open_below=True, kind=float),
         Option("seed", None, "Repeatable result; drawn at random if not given.", minimum=0, maximum=SEED_LIMIT,
                shown_default="random", kind=int),

@@ -23,8 +23,10 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 _MMAP_THRESHOLD = 32 * 2**20  # the highest glibc accepts on 64-bit systems
 _TRIM_THRESHOLD = 2**30
 BUDGET_SHARE = 0.5
-"""The memory budget left to choose: this share of the memory free on the device when a Dreamer is made."""
-BUDGET_FALLBACK_MB = 512  # where the free memory cannot be read (an Apple GPU, a system without sysconf)
+"""The memory budget left to choose: this share of the device's memory (the machine's on the CPU).
+Of its whole memory, not of what is free at the moment: the budget decides the tile plan, and so
+the pixels, which must not change from one run (a resume, ``--from``) to the next on one machine."""
+BUDGET_FALLBACK_MB = 512  # where the memory cannot be read (an Apple GPU, a system without sysconf)
 BUDGET_FLOOR_MB = 256
 
 
@@ -153,20 +155,20 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def free_memory(device: torch.device) -> int | None:
-    """Bytes free on ``device`` now (on the CPU, the pages no process holds), or ``None`` if it cannot be told."""
+def device_memory(device: torch.device) -> int | None:
+    """Bytes of memory ``device`` has in all (the machine's on the CPU), or ``None`` if it cannot be told."""
     if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
+        return int(torch.cuda.get_device_properties(device).total_memory)
     if device.type != "cpu":
         return None
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
 
 
 def memory_budget(asked: int | None, device: torch.device, *, maximum: int) -> int:
-    """The megabytes of activations one step may use: ``asked``, else :data:`BUDGET_SHARE` of the free memory.
+    """The megabytes of activations one step may use: ``asked``, else :data:`BUDGET_SHARE` of the device's memory.
 
     Bounded to ``BUDGET_FLOOR_MB..maximum``; :data:`BUDGET_FALLBACK_MB` where the free memory cannot be read.
 
@@ -175,7 +177,7 @@ def memory_budget(asked: int | None, device: torch.device, *, maximum: int) -> i
     """
     if asked is not None:
         return asked
-    free = free_memory(device)
-    if free is None:
+    total = device_memory(device)
+    if total is None:
         return BUDGET_FALLBACK_MB
-    return int(min(max(free * BUDGET_SHARE / 2**20, BUDGET_FLOOR_MB), maximum))
+    return int(min(max(total * BUDGET_SHARE / 2**20, BUDGET_FLOOR_MB), maximum))

@@ -32,11 +32,13 @@ computations (the last octave is the full size, each one before it 1/1.96 of tha
 octaves, pixels where nothing could be carried got less dream where the input moved fast
 (70% of their dream alone on the walker of ``bikes.mp4``, 89% with 3): the third octave
 grows shapes large enough to fill what was uncovered."""
-STEP_TRUSTED, STEP_UNTRUSTED = 0.5, 5.0
-"""The step, times the settings' step size, where the carried dream is trusted and where
-nothing was carried (in between by the flow's trust). Measured on three real clips (320 px,
-SqueezeNet fire7, blend 0.9): with 0.5 the flicker stays at 16-17% of frames dreamed alone;
-with 5, pixels where nothing could be carried get 102-135% of the dream they get alone."""
+STEP_FRESH = 5.0
+"""The step, times the settings' step size, of a pixel whose dream is all made anew in this
+frame; a pixel's step is this times the share made anew there, ``1 - blend x trust``: with
+the default blend of 0.9, 0.5 where the carried dream is trusted and 5 where nothing could be
+carried. Measured on three real clips (320 px, SqueezeNet fire7, blend 0.9): with 0.5 the
+flicker stays at 16-17% of frames dreamed alone; with 5, pixels where nothing could be
+carried get 102-135% of the dream they get alone."""
 HOLD_LIMITS = (0.67, 1.5)
 """How far one frame's dream may be scaled toward the shot's strength."""
 TARGET_DRIFT = 0.25
@@ -87,7 +89,8 @@ class FlowChain:
         """Whether the picture has changed so much since the target was measured that it is measured again."""
         return histogram_change(self.cuts.histogram, self.measured_on) > TARGET_DRIFT
 
-    def _measured(self, detail: np.ndarray) -> None:
+    def _set_target(self, detail: np.ndarray) -> None:
+        """The shot's strength is that of ``detail``, a frame's dream dreamed alone (this frame's)."""
         self.target, self.measured_on, self.unmeasured = strength(detail), self.cuts.histogram, None
 
     def follow(self, picture: np.ndarray, dreamed: np.ndarray) -> None:
@@ -95,9 +98,9 @@ class FlowChain:
         if self.warper is None:
             return
         starts_shot = self._motion(picture) is None
-        self.previous_detail = dreamed.astype(np.float32) - picture.astype(np.float32)
+        self.previous_detail = dream_of(dreamed, picture)
         if starts_shot:
-            self._measured(self.previous_detail)
+            self._set_target(self.previous_detail)
         elif self._drifted():  # measured if the chain goes on: only the last such frame counts
             self.unmeasured, self.measured_on = picture, self.cuts.histogram
 
@@ -107,15 +110,15 @@ class FlowChain:
         if motion is None:
             dreamed = _pixels(self.dreamers[0](_tensor(picture), callback=progress, index=index))
             if self.warper is not None:
-                self.previous_detail = dreamed.astype(np.float32) - picture.astype(np.float32)
-                self._measured(self.previous_detail)
+                self.previous_detail = dream_of(dreamed, picture)
+                self._set_target(self.previous_detail)
             return dreamed
         if self.unmeasured is not None:  # a resumed chain measures what the first run measured there
-            self._measure(self.unmeasured, self.measured_on, index, progress)
+            self._measure_alone(self.unmeasured, self.measured_on, index, progress)
         if self._drifted():
-            self._measure(picture, self.cuts.histogram, index, progress)
+            self._measure_alone(picture, self.cuts.histogram, index, progress)
         carried = self.blend * warp(self.previous_detail, motion)
-        steps = STEP_TRUSTED + (STEP_UNTRUSTED - STEP_TRUSTED) * (1.0 - motion.trust)
+        steps = STEP_FRESH * (1.0 - self.blend * motion.trust)  # the share of each pixel's dream made anew
         frame = self.dreamers[1](
             _tensor(picture), detail=_tensor(carried), step_map=torch.from_numpy(steps)[None, None],
             callback=progress, index=index,
@@ -123,12 +126,12 @@ class FlowChain:
         dreamed, self.previous_detail = held(picture, _pixels(frame), self.target)
         return dreamed
 
-    def _measure(
+    def _measure_alone(
         self, picture: np.ndarray, histogram: np.ndarray, index: int, progress: ProgressCallback | None
     ) -> None:
         """Set the target to the strength of ``picture`` dreamed alone (that dream is not shown)."""
         alone = _pixels(self.dreamers[0](_tensor(picture), callback=progress, index=index))
-        self.target = strength(alone.astype(np.float32) - picture.astype(np.float32))
+        self.target = strength(dream_of(alone, picture))
         self.measured_on, self.unmeasured = histogram, None
 
 
@@ -138,13 +141,17 @@ def held(picture: np.ndarray, dreamed: np.ndarray, target: float) -> tuple[np.nd
     Returns:
         The frame ``(H, W, 3)`` uint8 and its dream (frame minus ``picture``) as float32.
     """
-    base = picture.astype(np.float32)
-    detail = dreamed.astype(np.float32) - base
+    detail = dream_of(dreamed, picture)
     now = strength(detail)
     if now > 0 and target > 0:
         detail *= min(max(target / now, HOLD_LIMITS[0]), HOLD_LIMITS[1])
-    frame = np.clip(np.rint(base + detail), 0, 255).astype(np.uint8)
-    return frame, frame.astype(np.float32) - base
+    frame = np.clip(np.rint(picture.astype(np.float32) + detail), 0, 255).astype(np.uint8)
+    return frame, dream_of(frame, picture)
+
+
+def dream_of(dreamed: np.ndarray, picture: np.ndarray) -> np.ndarray:
+    """What was dreamed on ``picture``: ``dreamed - picture`` as float32 ``(H, W, 3)``."""
+    return dreamed.astype(np.float32) - picture.astype(np.float32)
 
 
 def _pixels(frame: DreamFrame) -> np.ndarray:

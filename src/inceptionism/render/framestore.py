@@ -90,6 +90,8 @@ class FrameStore:
     def __init__(self, directory: str | Path, params: dict[str, Any], *, restart: bool = False) -> None:
         self.directory = Path(directory)
         if restart and self.directory.is_dir():  # a file is refused below, not removed
+            if any(self.directory.iterdir()):
+                stored_params(self.directory)  # a folder of anything but our frames is refused, not removed
             shutil.rmtree(self.directory)
         stored = stored_params(self.directory)
         if stored is not None and stored != params:

@@ -66,8 +66,8 @@ class VideoMeasures:
 
     @property
     def strength(self) -> float:
-        """The mean strength over the frames."""
-        return float(np.mean(self.strengths))
+        """The mean strength over the frames (NaN before any)."""
+        return float(np.mean(self.strengths)) if self.strengths else float("nan")
 
 
 class VideoMeter:
@@ -77,8 +77,9 @@ class VideoMeter:
         self.warper, self.cuts = FlowWarp(), CutDetector()
         self.previous: tuple[np.ndarray, np.ndarray] | None = None
         self.measures = VideoMeasures()
-        self._parts: dict[str, list[float]] = {name: [] for name in ("flicker", "moving", "still", "uncarried")}
-        self._parts["saturation"] = []
+        self._parts: dict[str, list[float]] = {
+            name: [] for name in ("flicker", "moving", "still", "uncarried", "saturation")
+        }
 
     def add(self, picture: np.ndarray, dreamed: np.ndarray) -> None:
         """Measure the next frame: its input and its dream, each ``(H, W, 3)`` uint8."""
@@ -87,7 +88,7 @@ class VideoMeter:
         detail = np.abs(result - source).mean(axis=2)
         self.measures.strengths.append(strength(detail))
         self._parts["saturation"].append(_saturation(dreamed) - _saturation(picture))
-        if self.cuts(picture, motion) or motion is None or self.previous is None:
+        if self.cuts(picture, motion) or motion is None:  # a shot's first frame (the first of all too)
             self.measures.cuts.append(len(self.measures.strengths) - 1)
         else:
             self._compare(motion, source, result, detail)

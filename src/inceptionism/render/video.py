@@ -251,15 +251,17 @@ class _SegmentFeed:
         recent: deque[bytes] = deque(maxlen=cut.overlap or 1)
         lead: list[bytes] = []
         current: list[bytes] = []
-        start = 0
+        start = size = 0
         for index, picture in enumerate(self.clip.pictures(self.timestamps, self.times)):
             if cut.starts_segment(index) and index > 0:
                 yield from self._segment(start, lead, current, has_next=True)
                 lead, current, start = (list(recent) if cut.overlap else []), [], index
+                size = sum(map(len, lead))
             encoded = encode_frame(picture)
             current.append(encoded)
             recent.append(encoded)
-            check_payload(len(current) + len(lead), sum(map(len, lead)) + sum(map(len, current)))
+            size += len(encoded)
+            check_payload(len(current) + len(lead), size)  # a task, and what this process holds of it
         yield from self._segment(start, lead, current, has_next=False)
 
     def _segment(self, start: int, lead: list[bytes], current: list[bytes], *, has_next: bool) -> Iterator[SegmentTask]:

@@ -107,6 +107,8 @@ def _check_dream(kind: str, settings: DreamSettings, uploads: dict[str, Path], n
     """Names, channels, classes, tile, guide and sizes, as the job will meet them, from the files' headers.
 
     Nothing is prepared (no inference copy, no features), so a submission is answered at once.
+    Only the memory of Fourier noise is left to the job: it is measured on the inference copy,
+    when the job starts (it fails then, with the same one line).
     """
     guide, image = uploads.get("guide"), uploads.get("image")
     check_inputs(
