@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from inceptionism.cli.app import cli, fail, show_notices
+from inceptionism.cli.app import cli, show_notices
 from inceptionism.cli.dream import dream_settings
 from inceptionism.cli.options import dreaming_options, option_flags, resume_options
 from inceptionism.cli.render import run_render
@@ -29,20 +29,12 @@ from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
 @option_flags(ZOOM_OPTIONS)
 @click.option("--labels/--no-labels", default=True, help="Write OUT.labels.csv and OUT.labels.png.  [default: on]")
 @resume_options
-@click.option(
-    "--cluster",
-    metavar="ADDRESS|local:N",
-    default=None,
-    help="Not taken: each frame of a zoom is dreamed from the one before, so it cannot be spread over a cluster; "
-    "run several zooms at once instead.",
-)
 @dreaming_options(without=("--labels",))  # --labels/--no-labels is the zoom's labels chart
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or notices.")
 def zoom_command(
     input: Path | None,
     output: Path | None,
     labels: bool,
-    cluster: str | None,
     work_dir: Path | None,
     restart: bool,
     keep_frames: bool,
@@ -56,7 +48,8 @@ def zoom_command(
 
     Finished frames are kept in a work directory: after a crash or Ctrl-C, the same command
     goes on from the last finished frame and gives the same output. The zoom is sequential
-    by nature: it takes no --cluster.
+    by nature (each frame is dreamed from the one before): it takes no --cluster; run several
+    zooms at once instead.
 
     \b
     Examples:
@@ -65,9 +58,6 @@ def zoom_command(
         inceptionism zoom --noise 320x240 --preset fractal-noise -o noise.webp
         inceptionism zoom photo.jpg -o frames --frames 24 --layer fire5   # a directory of PNGs
     """
-    if cluster is not None:
-        fail("the zoom is sequential: each frame is dreamed from the one before, so it cannot run on a cluster "
-             "(--cluster); run it without, or run several zooms at once")  # fmt: skip
     show_notices(quiet)
     motion = {name: options.pop(name) for name in ZOOM_OPTIONS}
     settings = dream_settings(from_image, options, guide=guide, mask=mask)

@@ -23,9 +23,8 @@ from PIL import Image
 from inceptionism.distributed import ClusterArg, Executor, InProcess, open_executor
 from inceptionism.engine.dreamer import Dreamer
 from inceptionism.engine.progress import ProgressCallback
-from inceptionism.engine.runtime import torch_threads
 from inceptionism.engine.settings import DreamSettings, check_names
-from inceptionism.errors import ImageError
+from inceptionism.errors import ImageError, InvalidParameterError
 from inceptionism.io.files import InputFiles
 from inceptionism.io.images import ImageInput, scaled_size
 from inceptionism.io.video import VideoInfo, frames, write_video
@@ -41,7 +40,7 @@ from inceptionism.render.segments import (
     encode_frame,
 )
 from inceptionism.render.still import compose_settings
-from inceptionism.render.videoplan import VideoPlan, plan_video
+from inceptionism.render.videoplan import ONE_CHAIN_ON_A_CLUSTER, VideoPlan, plan_video
 
 
 @dataclass
@@ -134,15 +133,20 @@ def render_video(
     callback: FrameCallback | None = None,
     progress: ProgressCallback | None = None,
 ) -> VideoResult:
-    """Dream the frames of ``plan`` not yet kept (one chain here, or its segments on ``executor``), then write it.
+    """Dream the frames of ``plan`` not yet kept on ``executor``, then write the video.
+
+    A render in one chain is one task, the whole clip, run by this process's executor
+    (:class:`~inceptionism.distributed.InProcess`: on a cluster a video is cut into segments);
+    a segmented one sends a task per segment.
 
     ``net``: the network object to use in this process (tasks sent to workers name it in the settings).
     """
+    if plan.cut.length is None and not isinstance(executor, InProcess):
+        raise InvalidParameterError(ONE_CHAIN_ON_A_CLUSTER, argument="segments")
     store = FrameStore(plan.directory, plan.params, restart=restart)
     clip = _Clip(plan.source, plan.info, plan.values, plan.settings.max_size)
-    if plan.cut.length is None:
-        with torch_threads(executor.threads):
-            timestamps, first_time = _render(store, _chain(plan, net), clip, callback, progress)
+    if plan.cut.length is None:  # one segment, the whole clip, streamed: a task of this process's executor
+        ((_, (timestamps, first_time)),) = executor.run(_render, [(store, plan, net, clip, callback, progress)])
     else:
         feed = _SegmentFeed(store, plan, clip, callback)
         timestamps, first_time = feed.run(executor, net, progress)
@@ -202,12 +206,18 @@ class _Clip:
 
 def _render(
     store: FrameStore,
-    chain: FlowChain,
+    plan: VideoPlan,
+    net: Network | None,
     clip: _Clip,
     callback: FrameCallback | None,
     progress: ProgressCallback | None,
 ) -> tuple[list[int], float]:
-    """Dream every frame not yet in ``store`` in one chain; the pts of every frame and the time of the first."""
+    """Dream every frame not yet in ``store`` in one chain, in this process; every frame's pts and the first one's time.
+
+    The frames are decoded, dreamed and kept one at a time (a chain's task never travels: it
+    holds the store and the callbacks).
+    """
+    chain = _chain(plan, net)
     done = store.done()
     timestamps: list[int] = []
     times: list[float] = []

@@ -29,6 +29,7 @@ from inceptionism.render.framestore import resumed_seed, stored_params, work_dir
 from inceptionism.render.segments import SegmentPlan
 from inceptionism.render.still import input_files
 
+ONE_CHAIN_ON_A_CLUSTER = "on a cluster a video is cut into segments; give segments above 0 seconds"
 DEFAULT_SEGMENT = 4.0  # seconds a segment lasts on a cluster when none is given
 VIDEO_OPTIONS: dict[str, Option] = {
     option.name: option
@@ -156,8 +157,7 @@ def _video_values(asked: dict[str, Any], directory: Path, restart: bool, cluster
         if resumed and asked["overlap"] is None:
             values["overlap"] = resumed[1]
     if cluster and values["segments"] == 0:
-        raise InvalidParameterError("on a cluster a video is cut into segments; give segments above 0 seconds",
-                                    argument="segments")  # fmt: skip
+        raise InvalidParameterError(ONE_CHAIN_ON_A_CLUSTER, argument="segments")
     return values
 
 
