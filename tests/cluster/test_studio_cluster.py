@@ -67,7 +67,7 @@ def test_a_dream_on_a_worker_is_cancelled_within_a_step(studio, sample):
     job_id = submit(client, {**PHOTO, "steps": 4000}, image=("cat.jpg", sample.read_bytes(), "image/jpeg"))
     poll(client, job_id, lambda job: job["state"] == "running" and job["progress"] > 0)
     asked = time.monotonic()
-    assert client.delete(f"/api/jobs/{job_id}").status_code == 202
+    assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 202
     job = poll(client, job_id, lambda job: job["state"] != "running", timeout=30)
     assert job["state"] == "cancelled" and time.monotonic() - asked < 10, job
 

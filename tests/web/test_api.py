@@ -48,15 +48,15 @@ BASE_URL = "http://127.0.0.1:8000"
 # Helpers
 
 
-def submit(client: TestClient, params: dict | str | None = None, *, kind: str | None = None, **files):
-    """POST /api/jobs: ``params`` (a dict as JSON, a str as is), ``files`` as role=(name, bytes, type)."""
+def submit(client: TestClient, params: dict | str | None = None, *, kind: str | None = "dream", **files):
+    """POST /api/jobs: ``params`` (a dict as JSON, a str as is), ``files`` as role=(name, bytes, type); kind None: none."""
     data = {"params": params if isinstance(params, str) else json.dumps(params or {})}
     if kind is not None:
         data["kind"] = kind
     return client.post("/api/jobs", data=data, files=files or None)
 
 
-def accepted(client: TestClient, params: dict, *, kind: str | None = None, **files) -> str:
+def accepted(client: TestClient, params: dict, *, kind: str | None = "dream", **files) -> str:
     """Submit a job that must be accepted; its id."""
     response = submit(client, params, kind=kind, **files)
     assert response.status_code == 202, response.text
@@ -227,7 +227,7 @@ def test_a_job_that_fails_when_it_runs_is_failed_with_its_error(client, data_dir
     long_id = start_long_job(client)
     job_id = accepted(client, FAST, image=("photo.png", png(), "image/png"))
     (data_dir / "jobs" / job_id / "image.png").unlink()
-    assert client.delete(f"/api/jobs/{long_id}").status_code == 202
+    assert client.post(f"/api/jobs/{long_id}/cancel").status_code == 202
 
     job = wait_for(client, job_id)
     assert job["state"] == "failed"
@@ -372,17 +372,21 @@ def test_cancelling_a_queued_job_and_a_running_one(client, data_dir):
     assert early.status_code == 404
     assert early.json()["detail"] == f"job {waiting_id} has no result yet: it is queued"
 
-    response = client.delete(f"/api/jobs/{waiting_id}")
+    refused = client.delete(f"/api/jobs/{waiting_id}")  # delete is not cancel: a queued job stays
+    assert (refused.status_code, refused.json()["detail"]) == (
+        409,
+        f"job {waiting_id} is queued: cancel it first (POST /api/jobs/{waiting_id}/cancel), then delete it",
+    )
+    response = client.post(f"/api/jobs/{waiting_id}/cancel")
     assert response.status_code == 202
     assert (response.json()["state"], response.json()["error"]) == ("cancelled", "cancelled before it started")
     assert client.get(f"/api/jobs/{waiting_id}").json()["state"] == "cancelled"
 
-    asked = time.monotonic()
-    response = client.delete(f"/api/jobs/{long_id}")
+    assert client.delete(f"/api/jobs/{long_id}").status_code == 409  # running: not deleted either
+    response = client.post(f"/api/jobs/{long_id}/cancel")
     assert response.status_code == 202
     assert response.json()["id"] == long_id and response.json()["state"] in ("running", "cancelled")
-    job = wait_for(client, long_id, timeout=5)
-    assert time.monotonic() - asked < 5
+    job = wait_for(client, long_id, timeout=60)
     assert job["state"] == "cancelled" and job["progress"] < 1 and job["result"] is None
     assert re.fullmatch(r"cancelled at step \d+ of 4096", job["error"]), job["error"]
 
@@ -390,6 +394,20 @@ def test_cancelling_a_queued_job_and_a_running_one(client, data_dir):
 
     assert client.delete(f"/api/jobs/{waiting_id}").status_code == 204  # cancelled is finished: deleted now
     assert waiting_id not in job_folders(data_dir)
+
+
+def test_a_cancel_after_the_end_leaves_the_result(client, data_dir):
+    job = dream_done(client)
+    response = client.post(f"/api/jobs/{job['id']}/cancel")
+    assert (response.status_code, response.json()["detail"]) == (
+        409,
+        f"job {job['id']} has already ended (done): there is nothing to cancel",
+    )
+    kept = client.get(f"/api/jobs/{job['id']}").json()
+    assert (kept["state"], kept["result"]) == ("done", job["result"])
+    assert client.get(job["result"]).status_code == 200
+    assert (data_dir / "jobs" / job["id"] / "result.png").is_file()
+    assert client.post(f"/api/jobs/{'0' * 32}/cancel").status_code == 404
 
 
 def test_deleting_a_finished_job_removes_it_and_its_files(client, data_dir):
@@ -460,11 +478,11 @@ def test_the_gallery_pages_jobs_newest_first(client):
 REFUSALS = {
     # name: (kind, params, files(clip_of) -> dict, status, the detail or its distinguishing part)
     "image over the upload limit": (
-        None, {}, lambda t: {"image": ("big.png", b"\0" * (3 << 19), "image/png")}, 413,
+        "dream", {}, lambda t: {"image": ("big.png", b"\0" * (3 << 19), "image/png")}, 413,
         "the uploaded image is larger than this studio's limit of 1 MB",
     ),
     "guide over the upload limit": (
-        None, NOISE, lambda t: {"guide": ("big.png", b"\0" * (3 << 19), "image/png")}, 413,
+        "dream", NOISE, lambda t: {"guide": ("big.png", b"\0" * (3 << 19), "image/png")}, 413,
         "the uploaded guide is larger than this studio's limit of 1 MB",
     ),
     "video over the video upload limit": (
@@ -472,37 +490,37 @@ REFUSALS = {
         "the uploaded video is larger than this studio's limit of 2 MB",
     ),
     "too many pixels": (
-        None, {}, lambda t: {"image": ("huge.png", plain_png((1200, 1000)), "image/png")}, 413,
+        "dream", {}, lambda t: {"image": ("huge.png", plain_png((1200, 1000)), "image/png")}, 413,
         "the uploaded image is 1200x1000 px",
     ),
     "not an image": (
-        None, {}, lambda t: {"image": ("notes.png", b"hello, not a picture", "image/png")}, 415,
+        "dream", {}, lambda t: {"image": ("notes.png", b"hello, not a picture", "image/png")}, 415,
         "the uploaded image is not an image Pillow can read (PNG, JPEG, WebP...)",
     ),
     "an empty file": (
-        None, {}, lambda t: {"image": ("empty.png", b"", "image/png")}, 415, "the uploaded image is an empty file"
+        "dream", {}, lambda t: {"image": ("empty.png", b"", "image/png")}, 415, "the uploaded image is an empty file"
     ),
     "a mask that is no image": (
-        None, {}, lambda t: {"image": ("a.png", png(), "image/png"), "mask": ("m.png", b"text", "image/png")}, 415,
+        "dream", {}, lambda t: {"image": ("a.png", png(), "image/png"), "mask": ("m.png", b"text", "image/png")}, 415,
         "the uploaded mask is not an image Pillow can read",
     ),
     "a video given to a dream": (
-        None, {}, lambda t: {"image": ("clip.mp4", t(6), "video/mp4")}, 415,
+        "dream", {}, lambda t: {"image": ("clip.mp4", t(6), "video/mp4")}, 415,
         "the uploaded image is not an image Pillow can read",
     ),
     "a guide too small for the network": (
-        None, NOISE, lambda t: {"guide": ("g.png", plain_png((4, 4)), "image/png")}, 422,
+        "dream", NOISE, lambda t: {"guide": ("g.png", plain_png((4, 4)), "image/png")}, 422,
         "guide image is 4x4 px, too small for tiny",
     ),
     "an image too small for the network": (
-        None, FAST, lambda t: {"image": ("a.png", plain_png((2, 2)), "image/png")}, 422,
+        "dream", FAST, lambda t: {"image": ("a.png", plain_png((2, 2)), "image/png")}, 422,
         "image is 2x2 px, too small for tiny: it needs at least 8x8 px",
     ),
     "noise too small for the network": (
-        None, {**FAST, "noise": "4x4"}, lambda t: {}, 422, "noise is 4x4 px, too small for tiny: it needs at least 8x8 px"
+        "dream", {**FAST, "noise": "4x4"}, lambda t: {}, 422, "noise is 4x4 px, too small for tiny: it needs at least 8x8 px"
     ),
     "more octaves than the image has room for": (
-        None, {"octaves": 3, "octave_scale": 2, "steps": 2}, lambda t: {"image": ("a.png", png((20, 20)), "image/png")},
+        "dream", {"octaves": 3, "octave_scale": 2, "steps": 2}, lambda t: {"image": ("a.png", png((20, 20)), "image/png")},
         422, "the smallest octave of this 20x20 image is 5x5 px, under the 8 px tiny needs; use octaves <= 2",
     ),
     "a video job with a text file": (
@@ -525,49 +543,61 @@ REFUSALS = {
         "start 5 s is beyond the end of the video",
     ),
     "params that are not JSON": (
-        None, "{octaves: 2", lambda t: {}, 422,
+        "dream", "{octaves: 2", lambda t: {}, 422,
         "params is not valid JSON: Expecting property name enclosed in double quotes at character 1",
     ),
+    "params nested 5000 deep": (
+        "dream", "[" * 5000 + "]" * 5000, lambda t: {}, 422,
+        "params is nested deeper than 4 levels; send an object of the Python API's keyword names",
+    ),
+    "params nested 5 deep": (
+        "dream", {**NOISE, "layers": [[[["conv1"]]]]}, lambda t: {}, 422,
+        "params is nested deeper than 4 levels; send an object of the Python API's keyword names",
+    ),
+    "params over 64 KB": (
+        "dream", {**NOISE, "layers": ["conv1"] * 9000}, lambda t: {}, 422,
+        "params: String should have at most 65536 characters",
+    ),
     "params that are not an object": (
-        None, "[1, 2]", lambda t: {}, 422, "params must be a JSON object of dream() keyword names, got list"
+        "dream", "[1, 2]", lambda t: {}, 422, "params must be a JSON object of dream() keyword names, got list"
     ),
     "an unknown parameter": (
-        None, {**NOISE, "octavs": 2}, lambda t: {}, 422,
+        "dream", {**NOISE, "octavs": 2}, lambda t: {}, 422,
         "unknown parameter 'octavs'; did you mean octaves, octave_scale, tv? (list them with: GET /api/options)",
     ),
-    "a zoom's parameter in a dream": (None, {**NOISE, "frames": 3}, lambda t: {}, 422, "unknown parameter 'frames'"),
+    "a zoom's parameter in a dream": ("dream", {**NOISE, "frames": 3}, lambda t: {}, 422, "unknown parameter 'frames'"),
     "an unknown layer": (
-        None, {**NOISE, "layers": ["conv9"]}, lambda t: {}, 422,
+        "dream", {**NOISE, "layers": ["conv9"]}, lambda t: {}, 422,
         "unknown layer 'conv9' in tiny; did you mean conv1, conv2, conv3? (list them with: inceptionism layers",
     ),
     "an unknown class of the network": (
-        None, {**NOISE, "classes": ["clas3"]}, lambda t: {}, 422, "unknown class 'clas3'; did you mean class3"
+        "dream", {**NOISE, "classes": ["clas3"]}, lambda t: {}, 422, "unknown class 'clas3'; did you mean class3"
     ),
     "an ImageNet class the network lacks": (
-        None, {**NOISE, "classes": ["banana"]}, lambda t: {}, 422, "unknown class 'banana'"
+        "dream", {**NOISE, "classes": ["banana"]}, lambda t: {}, 422, "unknown class 'banana'"
     ),
     "an unknown model": (
-        None, {**NOISE, "model": "nope"}, lambda t: {}, 422, "unknown model 'nope' (list them with: GET /api/models)"
+        "dream", {**NOISE, "model": "nope"}, lambda t: {}, 422, "unknown model 'nope' (list them with: GET /api/models)"
     ),
-    "octaves out of bounds": (None, {**NOISE, "octaves": 1000}, lambda t: {}, 422, "octaves must be in 1..16, got 1000"),
+    "octaves out of bounds": ("dream", {**NOISE, "octaves": 1000}, lambda t: {}, 422, "octaves must be in 1..16, got 1000"),
     "weights from a server path": (
-        None, {**NOISE, "weights": "/etc/passwd"}, lambda t: {}, 422,
+        "dream", {**NOISE, "weights": "/etc/passwd"}, lambda t: {}, 422,
         "weights must be 'default' or 'random' in the studio, got '/etc/passwd'",
     ),
     "max_size over max_side": (
-        None, {**NOISE, "max_size": 1024}, lambda t: {}, 422, "max_size 1024 is over this studio's limit of 512 px"
+        "dream", {**NOISE, "max_size": 1024}, lambda t: {}, 422, "max_size 1024 is over this studio's limit of 512 px"
     ),
     "noise over max_side": (
-        None, {**FAST, "noise": "600x32"}, lambda t: {}, 422, "noise 600x32 is over this studio's limit of 512 px a side"
+        "dream", {**FAST, "noise": "600x32"}, lambda t: {}, 422, "noise 600x32 is over this studio's limit of 512 px a side"
     ),
     "noise and an image": (
-        None, NOISE, lambda t: {"image": ("a.png", png(), "image/png")}, 422, "give an input image or noise, not both"
+        "dream", NOISE, lambda t: {"image": ("a.png", png(), "image/png")}, 422, "give an input image or noise, not both"
     ),
     "neither noise nor an image": (
-        None, FAST, lambda t: {}, 422,
+        "dream", FAST, lambda t: {}, 422,
         "send an image (file field 'image') or start from noise (params: \"noise\": \"WxH\")",
     ),
-    "a mask on noise": (None, NOISE, lambda t: {"mask": ("m.png", png(mode="L"), "image/png")}, 422, NOISE_HAS_NO_IMAGE),
+    "a mask on noise": ("dream", NOISE, lambda t: {"mask": ("m.png", png(mode="L"), "image/png")}, 422, NOISE_HAS_NO_IMAGE),
     "zoom frames over max_frames": (
         "zoom", {**NOISE, "frames": 9}, lambda t: {}, 422, "frames 9 is over this studio's limit of 8"
     ),
@@ -577,7 +607,10 @@ REFUSALS = {
     "zoom labels that are not a flag": (
         "zoom", {**NOISE, "frames": 3, "labels": "yes"}, lambda t: {}, 422, "labels must be true or false, got 'yes'"
     ),
-    "an unknown kind": ("still", NOISE, lambda t: {}, 422, "unknown job kind 'still'; use dream, zoom or video"),
+    "an unknown kind": ("still", NOISE, lambda t: {}, 422, "kind: Input should be 'dream', 'zoom' or 'video', got 'still'"),
+    "an empty kind": ("", NOISE, lambda t: {}, 422, "kind: Field required"),
+    "no kind": (None, NOISE, lambda t: {}, 422, "kind: Field required"),
+    "an atlas as a job": ("atlas", NOISE, lambda t: {}, 422, "kind: Input should be 'dream', 'zoom' or 'video'"),
 }
 # fmt: on
 
@@ -651,9 +684,9 @@ def test_a_full_queue_is_429_with_retry_after(make_client, data_dir):
     assert job_folders(data_dir) == sorted([long_id, *waiting])
     assert client.get("/api/jobs").json()["total"] == 3
 
-    assert client.delete(f"/api/jobs/{waiting[0]}").status_code == 202  # room again
+    assert client.post(f"/api/jobs/{waiting[0]}/cancel").status_code == 202  # room again
     assert submit(client, NOISE).status_code == 202
-    assert client.delete(f"/api/jobs/{long_id}").status_code == 202
+    assert client.post(f"/api/jobs/{long_id}/cancel").status_code == 202
 
 
 # ---------------------------------------------------------------------------------------------
@@ -724,7 +757,9 @@ def test_on_loopback_the_host_header_must_name_this_machine(client, data_dir):
         assert response.json()["detail"] == (
             f"Host header {host!r} is not this machine; open the studio at http://127.0.0.1"
         )
-    rebound = client.post("/api/jobs", data={"params": json.dumps(NOISE)}, headers={"host": "evil.example"})
+    rebound = client.post(
+        "/api/jobs", data={"kind": "dream", "params": json.dumps(NOISE)}, headers={"host": "evil.example"}
+    )
     assert rebound.status_code == 400
     assert job_folders(data_dir) == []
 
@@ -732,7 +767,7 @@ def test_on_loopback_the_host_header_must_name_this_machine(client, data_dir):
 def test_on_loopback_another_sites_page_cannot_submit_jobs(client, data_dir):
     response = client.post(
         "/api/jobs",
-        data={"params": json.dumps(NOISE)},
+        data={"kind": "dream", "params": json.dumps(NOISE)},
         headers={"origin": "https://evil.example", "sec-fetch-site": "cross-site"},
     )
     assert response.status_code in (400, 403), response.text
@@ -741,7 +776,10 @@ def test_on_loopback_another_sites_page_cannot_submit_jobs(client, data_dir):
 
 def test_the_studios_own_page_may_submit_jobs_on_loopback(client):
     same_site = {"origin": BASE_URL, "sec-fetch-site": "same-origin"}
-    assert client.post("/api/jobs", data={"params": json.dumps(NOISE)}, headers=same_site).status_code == 202
+    assert (
+        client.post("/api/jobs", data={"kind": "dream", "params": json.dumps(NOISE)}, headers=same_site).status_code
+        == 202
+    )
 
 
 def test_elsewhere_the_token_is_needed_once_then_kept_in_a_cookie(make_client):
@@ -768,6 +806,22 @@ def test_elsewhere_the_token_is_needed_once_then_kept_in_a_cookie(make_client):
     assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
     assert client.get("/api/models").status_code == 200
     assert submit(client, NOISE).status_code == 202
+
+
+def test_a_token_set_is_asked_on_loopback_too(make_client):
+    client = make_client(token=TOKEN)  # host 127.0.0.1
+    refused = client.get("/api/models")
+    assert (refused.status_code, refused.json()["detail"]) == (
+        401,
+        "this studio needs its access token: open the URL it printed at start (/?token=...)",
+    )
+    assert submit(client, NOISE).status_code == 401
+    assert client.get("/api/models", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert (
+        client.get("/api/models", headers={"host": "evil.example", "authorization": f"Bearer {TOKEN}"}).status_code
+        == 400
+    )
+    assert make_client().get("/api/models").status_code == 200  # none set on loopback: none asked
 
 
 # ---------------------------------------------------------------------------------------------

@@ -62,12 +62,18 @@ def tiny_catalog() -> ModelCatalog:
 
 
 def get_atlas(client: TestClient, **query):
+    """GET /api/atlas: a look at what is drawn."""
     return client.get("/api/atlas", params={**SMALL, **query})
+
+
+def draw_atlas(client: TestClient, **body):
+    """POST /api/atlas: draw what is missing."""
+    return client.post("/api/atlas", json={**SMALL, **body})
 
 
 def keep_the_worker_busy(client: TestClient) -> str:
     """A long dream, once the single worker runs it; its id."""
-    response = client.post("/api/jobs", data={"params": json.dumps(LONG)})
+    response = client.post("/api/jobs", data={"kind": "dream", "params": json.dumps(LONG)})
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
     wait_for(client, job_id, states=("running",))
@@ -76,7 +82,7 @@ def keep_the_worker_busy(client: TestClient) -> str:
 
 def drawn_atlas(client: TestClient, **query) -> dict:
     """The atlas once its job has drawn it (200)."""
-    response = get_atlas(client, **query)
+    response = draw_atlas(client, **query)
     if response.status_code == 202:
         job = wait_for(client, response.json()["job"])
         assert job["state"] == "done", job
@@ -95,7 +101,7 @@ def tile_url(layer: str, channel: int, size: int = 32, steps: int = 4, model: st
 
 def test_missing_tiles_are_drawn_by_one_job_then_served(client, tiny_catalog):
     busy = keep_the_worker_busy(client)
-    response = get_atlas(client, layer="conv1", channels="0-3")
+    response = draw_atlas(client, layer="conv1", channels="0-3")
     assert response.status_code == 202, response.text
     asked = response.json()
     job_id = asked["job"]
@@ -106,11 +112,13 @@ def test_missing_tiles_are_drawn_by_one_job_then_served(client, tiny_catalog):
         "job": job_id,
         "tiles": [{"channel": c, "url": None, "activation": None} for c in range(4)],
     }
-    again = get_atlas(client, layer="conv1", channels="0-3")
+    again = draw_atlas(client, layer="conv1", channels="0-3")
     assert (again.status_code, again.json()["job"]) == (202, job_id)  # the same job, not a second one
-    assert get_atlas(client, layer="conv1", channels="0,1,2,3").json()["job"] == job_id
+    assert draw_atlas(client, layer="conv1", channels="0,1,2,3").json()["job"] == job_id
+    looked = get_atlas(client, layer="conv1", channels="0-3")
+    assert (looked.status_code, looked.json()["state"], looked.json()["job"]) == (200, "queued", job_id)
 
-    assert client.delete(f"/api/jobs/{busy}").status_code == 202
+    assert client.post(f"/api/jobs/{busy}/cancel").status_code == 202
     job = wait_for(client, job_id)
     assert (job["state"], job["kind"], job["error"]) == ("done", "atlas", None)
     assert (job["frames_done"], job["frames_total"], job["progress"]) == (4, 4, 1.0)
@@ -133,7 +141,7 @@ def test_missing_tiles_are_drawn_by_one_job_then_served(client, tiny_catalog):
 
 
 def test_the_atlas_job_is_in_the_gallery_and_its_result_is_the_sheet(client):
-    response = get_atlas(client, layer="conv2", channels="0-3")
+    response = draw_atlas(client, layer="conv2", channels="0-3")
     assert response.status_code == 202
     job = wait_for(client, response.json()["job"])
     listed = {item["id"]: item for item in client.get("/api/jobs").json()["jobs"]}
@@ -157,7 +165,7 @@ def test_the_atlas_job_is_in_the_gallery_and_its_result_is_the_sheet(client):
 
 def test_an_atlas_sharing_tiles_shows_those_at_once(client):
     drawn_atlas(client, layer="conv1", channels="0-3")
-    response = get_atlas(client, layer="conv1", channels="2-5")
+    response = draw_atlas(client, layer="conv1", channels="2-5")
     assert response.status_code == 202
     tiles = {tile["channel"]: tile for tile in response.json()["tiles"]}
     assert [c for c, tile in tiles.items() if tile["url"] is not None] == [2, 3]
@@ -170,7 +178,7 @@ def test_an_atlas_sharing_tiles_shows_those_at_once(client):
 def test_other_settings_are_other_tiles(client):
     drawn_atlas(client, layer="conv1", channels="0-1")
     for changed in ({"size": 40}, {"steps": 5}):
-        response = get_atlas(client, layer="conv1", channels="0-1", **changed)
+        response = draw_atlas(client, layer="conv1", channels="0-1", **changed)
         assert response.status_code == 202, changed
         assert all(tile["url"] is None for tile in response.json()["tiles"])
         wait_for(client, response.json()["job"])
@@ -183,20 +191,20 @@ def test_no_channels_is_every_channel(client):
     assert [tile["channel"] for tile in body["tiles"]] == list(range(8))
 
 
-def test_draw_false_only_looks(client):
-    looked = get_atlas(client, layer="conv1", channels="0-1", draw="false")
+def test_a_look_starts_nothing(client):
+    looked = get_atlas(client, layer="conv1", channels="0-1")
     assert looked.status_code == 200, looked.text
-    assert looked.json()["job"] is None and looked.json()["state"] == "cancelled"  # nothing draws them
+    assert looked.json()["job"] is None and looked.json()["state"] == "incomplete"  # nothing draws them
     assert all(tile["url"] is None for tile in looked.json()["tiles"])
     assert client.get("/api/jobs").json()["jobs"] == []  # and no job was started
 
     busy = keep_the_worker_busy(client)
-    job_id = get_atlas(client, layer="conv1", channels="0-1").json()["job"]
-    following = get_atlas(client, layer="conv1", channels="0-1", draw="false")
-    assert (following.status_code, following.json()["job"], following.json()["state"]) == (202, job_id, "queued")
-    client.delete(f"/api/jobs/{busy}")
+    job_id = draw_atlas(client, layer="conv1", channels="0-1").json()["job"]
+    following = get_atlas(client, layer="conv1", channels="0-1")
+    assert (following.status_code, following.json()["job"], following.json()["state"]) == (200, job_id, "queued")
+    client.post(f"/api/jobs/{busy}/cancel")
     wait_for(client, job_id)
-    done = get_atlas(client, layer="conv1", channels="0-1", draw="false")
+    done = get_atlas(client, layer="conv1", channels="0-1")
     assert (done.status_code, done.json()["state"]) == (200, "done")
     assert all(tile["url"] is not None for tile in done.json()["tiles"])
 
@@ -204,7 +212,7 @@ def test_draw_false_only_looks(client):
 def test_a_tile_not_drawn_yet_is_404(client):
     response = client.get(tile_url("conv1", 7))
     assert response.status_code == 404
-    assert response.json()["detail"] == "the tile of conv1:7 is not drawn yet (GET /api/atlas draws it)"
+    assert response.json()["detail"] == "the tile of conv1:7 is not drawn yet (POST /api/atlas draws it)"
     assert client.get("/api/jobs").json()["jobs"] == []  # asking for a tile draws nothing
 
 
@@ -230,7 +238,7 @@ def test_a_tile_not_drawn_yet_is_404(client):
         ({"layer": "conv1", "steps": 4097}, "steps must be in 1..4096, got 4097"),
         (
             {"layer": "conv1", "size": "big"},
-            "size: Input should be a valid integer, unable to parse string as an integer",
+            "size: Input should be a valid integer, unable to parse string as an integer, got 'big'",
         ),
         ({}, "layer: Field required"),
         ({"layer": "conv1", "channels": "0-599", "model": "wide"}, "at most 512 channels a request, got 600"),
@@ -239,9 +247,11 @@ def test_a_tile_not_drawn_yet_is_404(client):
     ids=lambda value: json.dumps(value) if isinstance(value, dict) else "",
 )
 def test_bad_atlas_requests_are_422_with_the_engines_message(client, query, message):
-    response = client.get("/api/atlas", params={**SMALL, **query} if query else {})
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"] == message
+    looked = client.get("/api/atlas", params={**SMALL, **query} if query else {})
+    drawn = client.post("/api/atlas", json={**SMALL, **query} if query else {})
+    for response in (looked, drawn):
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"] == message
     assert client.get("/api/jobs").json()["jobs"] == []
 
 
@@ -252,10 +262,10 @@ def test_an_unknown_model_is_422(client):
 
 
 def test_512_channels_are_allowed(client):
-    response = get_atlas(client, layer="conv1", channels="0-511", model="wide")
+    response = draw_atlas(client, layer="conv1", channels="0-511", model="wide")
     assert response.status_code == 202, response.text
     assert len(response.json()["tiles"]) == 512
-    assert client.delete(f"/api/jobs/{response.json()['job']}").status_code in (202, 204)
+    assert client.post(f"/api/jobs/{response.json()['job']}/cancel").status_code in (202, 409)
 
 
 @pytest.mark.parametrize(

@@ -171,9 +171,11 @@ def test_the_openapi_schema_has_the_bounds_of_every_numeric_option(client):
                 bounds = (float(option.minimum), float(option.maximum))  # FastAPI's OpenAPI holds floats
                 assert (schema[low], schema["maximum"]) == bounds, (title, option.name)
     query = {p["name"]: p["schema"] for p in openapi["paths"]["/api/atlas"]["get"]["parameters"]}
+    body = openapi["components"]["schemas"]["AtlasAsk"]["properties"]
     for name in ATLAS_QUERY:
         option = ATLAS_OPTIONS[name]
         assert (query[name]["minimum"], query[name]["maximum"]) == (option.minimum, option.maximum)
+        assert (body[name]["minimum"], body[name]["maximum"]) == (option.minimum, option.maximum)
     server = ServerSettings.model_json_schema()["properties"]
     for option in SERVE_OPTIONS.values():
         assert (server[option.name]["minimum"], server[option.name]["maximum"]) == (option.minimum, option.maximum)
@@ -199,9 +201,10 @@ def test_the_api_refuses_a_value_just_outside_with_the_same_message(make_client,
 def test_the_atlas_api_refuses_a_value_just_outside_with_the_same_message(client, name):
     option = ATLAS_OPTIONS[name]
     for value in outside(option):
-        response = client.get("/api/atlas", params={"model": "tiny", "layer": "conv1", name: value})
-        assert response.status_code == 422, response.text
-        assert response.json()["detail"] == refusal(option, value)
+        asked = {"model": "tiny", "layer": "conv1", name: value}
+        for response in (client.get("/api/atlas", params=asked), client.post("/api/atlas", json=asked)):
+            assert response.status_code == 422, response.text
+            assert response.json()["detail"] == refusal(option, value)
 
 
 def test_server_settings_refuse_a_value_just_outside_with_the_same_message(monkeypatch):
@@ -223,7 +226,7 @@ def test_the_page_declares_no_bound_of_its_own():
     inputs = re.findall(r"<input [^>]*>", page)
     bounded = [tag for tag in inputs if re.search(r'\b(min|max)="', tag)]
     assert bounded == [tag for tag in inputs if 'id="brush-size"' in tag]  # the mask brush: no option
-    script = (STATIC / "studio.js").read_text()
+    script = "\n".join(path.read_text() for path in sorted(Path(str(STATIC)).rglob("*.js")))  # every module
     for number in ("1024", "4096", "8192", "16384"):
         assert not re.search(rf"\b{number}\b", script), number
     assert "applyBounds" in script and "/api/options" in script

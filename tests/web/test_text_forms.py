@@ -57,7 +57,7 @@ def test_a_channel_list_is_read_the_same_by_the_spec_the_atlas_and_the_api(clien
     assert parse_channels(" 0-3 , 6") == [0, 1, 2, 3, 6]
     assert split_layer_spec("conv1: 0-3 , 6")[1] == [0, 1, 2, 3, 6]
     assert plan_atlas(tiny_net, "conv1", " 0-3 , 6").channels == [0, 1, 2, 3, 6]
-    answer = client.get("/api/atlas", params={"model": "tiny", "layer": "conv1", "channels": " 0-3 , 6", "draw": False})
+    answer = client.get("/api/atlas", params={"model": "tiny", "layer": "conv1", "channels": " 0-3 , 6"})
     assert [tile["channel"] for tile in answer.json()["tiles"]] == [0, 1, 2, 3, 6]
 
 
@@ -70,7 +70,9 @@ def test_a_bad_channel_list_gets_the_same_error_everywhere(client, tiny_net, tex
     assert (answer.status_code, answer.json()["detail"]) == (422, message)
     in_a_spec = f"bad channels in layer spec 'conv1:{text}': {message}"
     assert refused(lambda: DreamSettings(layers=[f"conv1:{text}"])) == in_a_spec
-    answer = client.post("/api/jobs", data={"params": json.dumps({**NOISE, "layers": [f"conv1:{text}"]})})
+    answer = client.post(
+        "/api/jobs", data={"kind": "dream", "params": json.dumps({**NOISE, "layers": [f"conv1:{text}"]})}
+    )
     assert (answer.status_code, answer.json()["detail"]) == (422, in_a_spec)
     result = CliRunner().invoke(cli, ["dream", "--layer", f"fire7:{text}", "-o", "never.png"])
     assert (result.exit_code, result.stderr) == (
@@ -112,12 +114,17 @@ def test_a_weights_spelling_is_read_the_same_everywhere(given, read):
 
 def test_the_studio_takes_the_words_and_refuses_a_file(client):
     for given in ("none", "random", "default"):
-        assert client.post("/api/jobs", data={"params": json.dumps({**NOISE, "weights": given})}).status_code == 202
+        assert (
+            client.post(
+                "/api/jobs", data={"kind": "dream", "params": json.dumps({**NOISE, "weights": given})}
+            ).status_code
+            == 202
+        )
     for given, detail in [
         ("/etc/passwd", "weights must be 'default' or 'random' in the studio, got '/etc/passwd'"),
         ("", "weights must be a name of 1..4096 characters, got ''"),
     ]:
-        answer = client.post("/api/jobs", data={"params": json.dumps({**NOISE, "weights": given})})
+        answer = client.post("/api/jobs", data={"kind": "dream", "params": json.dumps({**NOISE, "weights": given})})
         assert (answer.status_code, answer.json()["detail"]) == (422, detail)
     assert refused(lambda: parse_weights("weights", "")) == "weights must be a name of 1..4096 characters, got ''"
 
@@ -165,10 +172,10 @@ def test_one_check_and_one_message_for_an_image_or_noise(tmp_path, tiny_net, cli
         "a batch dreams photos; noise does not apply"
     )
     image = {"image": ("a.png", png(), "image/png")}
-    answer = client.post("/api/jobs", data={"params": json.dumps(NOISE)}, files=image)
+    answer = client.post("/api/jobs", data={"kind": "dream", "params": json.dumps(NOISE)}, files=image)
     assert (answer.status_code, answer.json()["detail"]) == (422, IMAGE_OR_NOISE)
     mask = {"mask": ("m.png", png(), "image/png")}
-    answer = client.post("/api/jobs", data={"params": json.dumps(NOISE)}, files=mask)
+    answer = client.post("/api/jobs", data={"kind": "dream", "params": json.dumps(NOISE)}, files=mask)
     assert (answer.status_code, answer.json()["detail"]) == (422, NOISE_HAS_NO_IMAGE)
     video = {"image": ("clip.mp4", clip.read_bytes(), "video/mp4")}
     answer = client.post("/api/jobs", data={"kind": "video", "params": json.dumps(NOISE)}, files=video)

@@ -4,7 +4,7 @@
 >>> from inceptionism.web.config import ServerSettings
 >>> app = create_app(ServerSettings(data_dir=tempfile.mkdtemp()))
 >>> sorted(path for path in app.openapi()["paths"] if path.startswith("/api/jobs"))[:3]
-['/api/jobs', '/api/jobs/{job_id}', '/api/jobs/{job_id}/chart']
+['/api/jobs', '/api/jobs/{job_id}', '/api/jobs/{job_id}/cancel']
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from inceptionism._version import __version__
 from inceptionism.web.catalog import ModelCatalog
 from inceptionism.web.config import ServerSettings
 from inceptionism.web.docs import add_docs
-from inceptionism.web.errors import validation_detail
+from inceptionism.web.errors import method_not_allowed, validation_detail
 from inceptionism.web.limits import BodyLimit
+from inceptionism.web.openapi import declare_refusals
 from inceptionism.web.routes import atlas as atlas_routes
 from inceptionism.web.routes import catalog as catalog_routes
 from inceptionism.web.routes import jobs as job_routes
@@ -69,6 +70,7 @@ def create_app(
     )
     app.state.studio = studio
     app.add_exception_handler(RequestValidationError, validation_detail)
+    app.add_exception_handler(405, method_not_allowed)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(atlas_routes.router)
@@ -80,5 +82,6 @@ def create_app(
         return FileResponse(str(STATIC / "index.html"), media_type="text/html")
 
     protect(app, loopback=settings.loopback, token=studio.token)
+    declare_refusals(app, loopback=settings.loopback, token=studio.token is not None)
     app.add_middleware(BodyLimit, limit=settings.video_upload_bytes + MULTIPART_SLACK)
     return app

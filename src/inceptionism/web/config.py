@@ -47,7 +47,12 @@ class ServerSettings(BaseSettings):
     data_dir: Path = Field(Path.home() / ".inceptionism" / "studio", description="Where jobs and results are kept.")
     workers: int = setting("workers")
     queue_limit: int = setting("queue_limit")
-    token: str | None = Field(None, min_length=16, max_length=256, description="Access token (generated if needed).")
+    token: str | None = Field(
+        None,
+        min_length=16,
+        max_length=256,
+        description="Access token: asked on every bind once set (drawn if unset on a public address).",
+    )
     max_upload_mb: int = setting("max_upload_mb")
     max_video_upload_mb: int = setting("max_video_upload_mb")
     max_pixels: int = setting("max_pixels")

@@ -8,12 +8,12 @@ seed is drawn then too, so a job re-run after a restart dreams the same pixels.
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 from fastapi import Form
-from pydantic import BaseModel, Field
 
 from inceptionism.engine.inputs import check_inputs
 from inceptionism.engine.options import OPTIONS, parse_weights, weights_file
@@ -26,37 +26,64 @@ from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS, ZoomSettings
 from inceptionism.web.catalog import ModelCatalog
 from inceptionism.web.config import ServerSettings
-from inceptionism.web.schemas import options_model
+from inceptionism.web.kinds import JOB_OPTIONS, JOB_PARAMS, ZOOM_FORMATS, UploadKind, typed
 
-ZOOM_FORMATS = ("mp4", "gif", "webp")
-JOB_PARAMS: dict[str, type[BaseModel]] = {
-    "dream": options_model("DreamParams", OPTIONS),
-    "zoom": options_model(
-        "ZoomParams",
-        {**OPTIONS, **ZOOM_OPTIONS},
-        format=(Literal[ZOOM_FORMATS] | None, Field(None, description="The animation's format. Default: mp4.")),
-        labels=(bool | None, Field(None, description="Chart the labels seen, frame by frame. Default: true.")),
-    ),
-    "video": options_model(
-        "VideoParams",
-        {**OPTIONS, **VIDEO_OPTIONS},
-        flow=(bool | None, Field(None, description="Carry the dream along the optical flow. Default: true.")),
-    ),
-}
-"""The JSON schema of each kind of job's parameters, with every option's bounds (for the OpenAPI page);
-the options' own checks enforce them, with the command line's messages."""
-JOB_OPTIONS: dict[str, tuple[str, ...]] = {kind: tuple(model.model_fields) for kind, model in JOB_PARAMS.items()}
-"""The parameter names each kind of job takes."""
+PARAMS_BYTES = 64 * 1024  # a job's parameters fit in far less
+PARAMS_DEPTH = 4  # an object of lists (layers, noise...): nothing a job takes is nested deeper
 PARAMS_FORM = Form(
+    max_length=PARAMS_BYTES,
     description="JSON object of the Python API's keyword names (the schema of each kind: DreamParams, ZoomParams, "
-    "VideoParams)",
+    f"VideoParams), nested at most {PARAMS_DEPTH} deep",
     json_schema_extra={
         "contentMediaType": "application/json",
-        "contentSchema": {"anyOf": [model.model_json_schema() for model in JOB_PARAMS.values()]},
+        "contentSchema": {"anyOf": [JOB_PARAMS[kind].model_json_schema() for kind in get_args(UploadKind)]},
     },
 )
 """The ``params`` field of a job's submission: a JSON string, documented by :data:`JOB_PARAMS`."""
 DRAWN_SEEDS = 2**53  # seeds the studio draws stay exact as JavaScript numbers
+
+
+def parse_params(text: str) -> Any:
+    """The JSON of a submission's ``params``, at most :data:`PARAMS_DEPTH` deep.
+
+    Raises:
+        InvalidParameterError: not JSON, or nested deeper.
+    """
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidParameterError(
+            f"params is not valid JSON: {error.msg} at character {error.pos}", argument="params"
+        ) from None
+    except RecursionError:  # nested thousands deep: the parser gave up before any check could
+        raise _too_deep() from None
+    if _depth(parsed) > PARAMS_DEPTH:
+        raise _too_deep()
+    return parsed
+
+
+def _too_deep() -> InvalidParameterError:
+    return InvalidParameterError(
+        f"params is nested deeper than {PARAMS_DEPTH} levels; send an object of the Python API's keyword names",
+        argument="params",
+    )
+
+
+def _depth(value: Any) -> int:
+    """How deep lists and objects nest in ``value`` (0 for a number or a text), without recursion.
+
+    >>> _depth({"layers": ["conv1"]}), _depth(3), _depth([[[]]])
+    (2, 0, 3)
+    """
+    deepest, level = 0, [(value, 1)]
+    while level:
+        item, depth = level.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        level.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def prepare(
@@ -76,7 +103,7 @@ def prepare(
         InceptionismError: a parameter, layer or class that is unknown or out of bounds, or an
             image or noise size the network cannot dream.
     """
-    if kind not in JOB_OPTIONS:
+    if kind not in get_args(UploadKind):
         raise InvalidParameterError(f"unknown job kind {kind!r}; use dream, zoom or video", argument="kind")
     if not isinstance(params, dict):
         raise InvalidParameterError(
@@ -100,6 +127,7 @@ def prepare(
             if name in params:
                 params[name] = option.check(name, params[name])
         _check_flag(params, "flow")
+    typed(kind, params)  # what is stored meets the kind's schema, as the OpenAPI document shows it
     return params
 
 

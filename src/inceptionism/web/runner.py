@@ -30,6 +30,7 @@ from inceptionism.render.still import compose_settings, dream
 from inceptionism.render.video import video
 from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
+from inceptionism.web.kinds import JobKind
 from inceptionism.web.live import LiveBoard, LiveJob
 from inceptionism.web.store import Job
 
@@ -77,7 +78,9 @@ class JobRun:
 
     def __call__(self) -> Outcome:
         """Dream the job; its outcome."""
-        kinds = {"dream": self._dream, "zoom": self._zoom, "video": self._video, "atlas": self._atlas}
+        kinds: dict[JobKind, Callable[[], Outcome]] = {
+            "dream": self._dream, "zoom": self._zoom, "video": self._video, "atlas": self._atlas
+        }  # fmt: skip
         return kinds[self.job.kind]()
 
     def _file(self, role: str) -> Path | None:

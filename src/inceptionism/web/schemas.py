@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field
 
 from inceptionism.engine.options import Option
+from inceptionism.web.kinds import JobKind
 from inceptionism.web.live import LiveJob
 from inceptionism.web.store import Job
 
 State = Literal["queued", "running", "done", "failed", "cancelled"]
-Kind = Literal["dream", "zoom", "video", "atlas"]
 
 
 class Label(BaseModel):
@@ -40,7 +40,7 @@ class JobOut(BaseModel):
     """A job as the API shows it."""
 
     id: str
-    kind: Kind
+    kind: JobKind
     state: State
     progress: float = Field(ge=0, le=1)
     frames_done: int
@@ -140,7 +140,9 @@ class AtlasOut(BaseModel):
 
     model: str
     layer: str
-    state: State
+    state: Literal["done", "queued", "running", "incomplete"] = Field(
+        description="incomplete: tiles are missing and no job draws them (POST /api/atlas draws them)"
+    )
     job: str | None = Field(description="the job drawing the missing tiles (follow /api/jobs/{job}/events)")
     tiles: list[AtlasTileOut]
 
@@ -156,7 +158,7 @@ class OptionOut(BaseModel):
     """An option with its default, help line and bounds: what the studio's inputs are made from."""
 
     name: str
-    group: Literal["dream", "zoom", "video", "atlas"] = Field(description="the render that takes it")
+    group: JobKind = Field(description="the render that takes it")
     default: Any
     help: str
     minimum: int | float | None = Field(description="the least value (of each number, for DX,DY or WxH)")
@@ -192,29 +194,7 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def options_model(name: str, options: dict[str, Option], **extra: Any) -> type[BaseModel]:
-    """A pydantic model of ``options`` (each optional, with its bounds), and of ``extra`` fields: a JSON schema.
+class ErrorOut(BaseModel):
+    """Every refusal's body: one line that names the problem and, where there is one, the fix."""
 
-    The bounds are the options' own (``ge``/``gt`` the minimum, ``le`` the maximum); the
-    schema documents what the checks of the options enforce.
-    """
-    fields = {option.name: _option_field(option) for option in options.values()}
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields, **extra)
-
-
-def _option_field(option: Option) -> tuple[Any, Any]:
-    described = f"{option.help} Default: {option.default_text or 'none'}."
-    if option.numeric:
-        low = "gt" if option.open_below else "ge"
-        number = Annotated[option.kind, Field(**{low: option.minimum, "le": option.maximum})]
-        return number | None, Field(None, description=described)
-    if option.choices:
-        return Literal[option.choices] | None, Field(None, description=described)  # type: ignore[valid-type]
-    if option.kind is bool:
-        return bool | None, Field(None, description=described)
-    if option.repeatable:
-        return list[str | int] | str | None, Field(None, description=described)
-    if option.minimum is not None:  # a text form of numbers (DX,DY or WxH), or the numbers as a list
-        each = Annotated[option.kind, Field(ge=option.minimum, le=option.maximum)]
-        return str | list[each] | None, Field(None, description=described)  # type: ignore[valid-type]
-    return str | None, Field(None, description=described)
+    detail: str

@@ -3,7 +3,8 @@
 On a loopback address (the default) only this machine can connect, and the ``Host`` header
 must name this machine too, so a web page elsewhere cannot reach the studio through DNS
 rebinding. On any other address every request needs the access token: given once in the
-URL (``/?token=...``, as Jupyter does), then kept in a cookie.
+URL (``/?token=...``, as Jupyter does), then kept in a cookie. A token that is set
+(``INCEPTIONISM_TOKEN``) is asked on a loopback address too.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def protect(app: FastAPI, *, loopback: bool, token: str | None) -> None:
-    """Add the Host check (loopback) or the token check (any other address) to ``app``, and the origin check."""
+    """Add the origin check, the Host check (loopback) and the token check (any token, and every other address)."""
+    if not loopback and token is None:
+        raise ValueError("a studio on a public address needs a token")
     app.middleware("http")(OriginCheck())
+    if token is not None:
+        app.middleware("http")(TokenCheck(token))
     if loopback:
         app.middleware("http")(HostCheck())
-        return
-    if token is None:
-        raise ValueError("a studio on a public address needs a token")
-    app.middleware("http")(TokenCheck(token))
 
 
 class OriginCheck:

@@ -18,11 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from inceptionism.web.kinds import JobKind
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
-KINDS = ("dream", "zoom", "video", "atlas")
 ID_FORM = re.compile(r"[0-9a-f]{32}")
 
 SCHEMA = """
@@ -71,7 +73,7 @@ class Job:
 
     Attributes:
         id: 32 hex digits.
-        kind: ``dream``, ``zoom``, ``video`` or ``atlas``.
+        kind: what it makes (:data:`~inceptionism.web.kinds.JobKind`).
         state: one of :data:`STATES`.
         params: what was asked, in the Python API's keyword names (the seed filled in).
         files: upload role (``image``, ``guide``, ``mask``) to its file name in the job's folder.
@@ -82,7 +84,7 @@ class Job:
     """
 
     id: str
-    kind: str
+    kind: JobKind
     state: str
     params: dict[str, Any]
     files: dict[str, str] = field(default_factory=dict)

@@ -30,5 +30,6 @@ class Studio:
         store = JobStore(settings.data_dir)
         board = LiveBoard(settings.preview_interval)
         pool = WorkerPool(store, catalog, board, count=settings.workers, limit=settings.queue_limit)
-        token = None if settings.loopback else (settings.token or secrets.token_urlsafe(24))
+        # a token set is asked on every bind; a public one needs one, drawn here if none is set
+        token = settings.token if settings.loopback else (settings.token or secrets.token_urlsafe(24))
         return cls(settings, store, board, pool, catalog, token)

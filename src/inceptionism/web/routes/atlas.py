@@ -8,11 +8,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from inceptionism.errors import InceptionismError
 from inceptionism.render.atlas import ATLAS_OPTIONS, AtlasPlan, plan_atlas, rank_channels
 from inceptionism.web.deps import StudioDep
-from inceptionism.web.errors import queue_full, refusal
+from inceptionism.web.errors import answers, queue_full, refusal
+from inceptionism.web.kinds import typed
 from inceptionism.web.options import bounds_schema
 from inceptionism.web.schemas import AtlasOut, AtlasTileOut, ChannelRank
 from inceptionism.web.store import Job
@@ -52,34 +54,65 @@ def _tile_url(model: str, plan: AtlasPlan, channel: int) -> str:
     return f"/api/atlas/tile?{urlencode(query)}"
 
 
-@router.get("", response_model=AtlasOut, responses={202: {"description": "tiles still being drawn"}})
+class AtlasAsk(BaseModel):
+    """The atlas to draw: a layer's channels (all by default), tiles of ``size`` px after ``steps`` steps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layer: str = Field(max_length=200, description="the layer (names may hold a '/')")
+    model: str | None = Field(None, max_length=100, description="the network (default: the studio's first)")
+    channels: str | None = Field(None, max_length=2000, description="e.g. 0-63 or 3,12,40 (default: all)")
+    size: int = Field(ATLAS_OPTIONS["size"].default, json_schema_extra=bounds_schema(ATLAS_OPTIONS["size"]),
+                      description=ATLAS_OPTIONS["size"].help)  # fmt: skip
+    steps: int = Field(ATLAS_OPTIONS["steps"].default, json_schema_extra=bounds_schema(ATLAS_OPTIONS["steps"]),
+                       description=ATLAS_OPTIONS["steps"].help)  # fmt: skip
+
+
+def _shown(model: str, plan: AtlasPlan, state: str, job: str | None) -> AtlasOut:
+    cached = plan.cached()
+    tiles = [AtlasTileOut(channel=c, url=_tile_url(model, plan, c) if c in cached else None, activation=cached.get(c))
+             for c in plan.channels]  # fmt: skip
+    return AtlasOut(model=model, layer=plan.layer, state=state, job=job, tiles=tiles)  # type: ignore[arg-type]
+
+
+@router.get("", response_model=AtlasOut, responses=answers(422, 503))
 def get_atlas(
     studio: StudioDep,
-    response: Response,
     layer: Annotated[str, Query(max_length=200, description="the layer (names may hold a '/')")],
     model: Annotated[str | None, Query(max_length=100)] = None,
     channels: Annotated[str | None, Query(max_length=2000, description="e.g. 0-63 or 3,12,40 (default: all)")] = None,
     size: Size = ATLAS_OPTIONS["size"].default,
     steps: Steps = ATLAS_OPTIONS["steps"].default,
-    draw: Annotated[bool, Query(description="start a job for missing tiles (false: only look)")] = True,
 ) -> AtlasOut:
-    """The atlas of a layer: 200 when every tile is drawn; else 202, and a job draws the missing ones."""
+    """What is drawn of an atlas; a look only, it starts nothing.
+
+    ``done``; ``queued`` or ``running`` with the job drawing the missing tiles; or
+    ``incomplete`` when some are missing and no job draws them (``POST /api/atlas`` draws them).
+    """
     model = model or studio.catalog.default
     plan = _plan(studio, model, layer, channels, size, steps)
-    cached = plan.cached()
-    tiles = [AtlasTileOut(channel=c, url=_tile_url(model, plan, c) if c in cached else None, activation=cached.get(c))
-             for c in plan.channels]  # fmt: skip
-    if len(cached) == len(plan.channels):
-        return AtlasOut(model=model, layer=plan.layer, state="done", job=None, tiles=tiles)
-    if not draw:
-        running = _running_job(studio, _job_params(model, plan))
-        if running is None:  # nothing draws them: say so rather than start a job
-            return AtlasOut(model=model, layer=plan.layer, state="cancelled", job=None, tiles=tiles)
-        response.status_code = 202
-        return AtlasOut(model=model, layer=plan.layer, state=running.state, job=running.id, tiles=tiles)  # type: ignore[arg-type]
+    if len(plan.cached()) == len(plan.channels):
+        return _shown(model, plan, "done", None)
+    running = _running_job(studio, _job_params(model, plan))
+    if running is None:
+        return _shown(model, plan, "incomplete", None)
+    return _shown(model, plan, running.state, running.id)
+
+
+@router.post("", response_model=AtlasOut, responses={202: {"model": AtlasOut, "description": "a job draws the "
+             "missing tiles (follow /api/jobs/{job}/events)"}, **answers(422, 429, 503)})  # fmt: skip
+def draw_atlas(studio: StudioDep, response: Response, ask: AtlasAsk) -> AtlasOut:
+    """Draw an atlas: 200 when every tile is drawn already; else 202 and the job drawing the missing tiles.
+
+    The job is the one already drawing them, if there is one, or a new one.
+    """
+    model = ask.model or studio.catalog.default
+    plan = _plan(studio, model, ask.layer, ask.channels, ask.size, ask.steps)
+    if len(plan.cached()) == len(plan.channels):
+        return _shown(model, plan, "done", None)
     job = _drawing_job(studio, model, plan)
     response.status_code = 202
-    return AtlasOut(model=model, layer=plan.layer, state=job.state, job=job.id, tiles=tiles)  # type: ignore[arg-type]
+    return _shown(model, plan, job.state, job.id)
 
 
 def _job_params(model: str, plan: AtlasPlan) -> dict:
@@ -106,6 +139,7 @@ def _drawing_job(studio: Studio, model: str, plan: AtlasPlan) -> Job:
     except QueueFull:
         raise queue_full(RETRY_AFTER) from None
     job_id, _ = studio.store.new_folder()
+    typed("atlas", params)
     job = studio.store.add(Job(id=job_id, kind="atlas", state="queued", params=params))
     try:
         studio.pool.submit(job.id)
@@ -115,7 +149,7 @@ def _drawing_job(studio: Studio, model: str, plan: AtlasPlan) -> Job:
     return job
 
 
-@router.get("/tile", response_class=FileResponse)
+@router.get("/tile", response_class=FileResponse, responses=answers(404, 422, 503))
 def get_tile(
     studio: StudioDep,
     layer: Annotated[str, Query(max_length=200)],
@@ -128,11 +162,11 @@ def get_tile(
     plan = _plan(studio, model, layer, str(channel), size, steps)
     path = plan.store.path(channel)
     if not path.is_file():
-        raise HTTPException(404, f"the tile of {plan.layer}:{channel} is not drawn yet (GET /api/atlas draws it)")
+        raise HTTPException(404, f"the tile of {plan.layer}:{channel} is not drawn yet (POST /api/atlas draws it)")
     return FileResponse(path, media_type="image/png")
 
 
-@router.post("/ranking", response_model=list[ChannelRank])
+@router.post("/ranking", response_model=list[ChannelRank], responses=answers(413, 415, 422, 503))
 def rank(
     studio: StudioDep,
     layer: Annotated[str, Form(max_length=200)],

@@ -14,6 +14,7 @@ from inceptionism.render.atlas import ATLAS_OPTIONS
 from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
 from inceptionism.web.deps import StudioDep
+from inceptionism.web.errors import answers
 from inceptionism.web.schemas import ClassOut, LayerOut, ModelOut, OptionOut, PresetOut
 
 router = APIRouter(prefix="/api", tags=["catalog"])
@@ -30,7 +31,7 @@ def list_models(studio: StudioDep) -> list[ModelOut]:
     return shown
 
 
-@router.get("/models/{name}/layers", response_model=list[LayerOut])
+@router.get("/models/{name}/layers", response_model=list[LayerOut], responses=answers(404))
 def list_layers(studio: StudioDep, name: str) -> list[LayerOut]:
     """The layers of a network that can be dreamed, with their channel counts."""
     try:
@@ -41,7 +42,7 @@ def list_layers(studio: StudioDep, name: str) -> list[LayerOut]:
             if layer not in PSEUDO_LAYERS]  # fmt: skip
 
 
-@router.get("/classes", response_model=list[ClassOut])
+@router.get("/classes", response_model=list[ClassOut], responses=answers(422))
 def list_classes(
     q: Annotated[str, Query(max_length=100, description="part of a class name")] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,

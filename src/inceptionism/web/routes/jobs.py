@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
 from fastapi.responses import FileResponse
@@ -15,8 +14,9 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from inceptionism.errors import InceptionismError
 from inceptionism.io.video import check_range, probe
 from inceptionism.web.deps import JobDep, StudioDep
-from inceptionism.web.errors import queue_full, refusal
-from inceptionism.web.params import PARAMS_FORM, prepare
+from inceptionism.web.errors import answers, queue_full, refusal
+from inceptionism.web.kinds import UploadKind
+from inceptionism.web.params import PARAMS_FORM, parse_params, prepare
 from inceptionism.web.schemas import JobCreated, JobOut, JobPage
 from inceptionism.web.store import FINISHED, Job
 from inceptionism.web.studio import Studio
@@ -28,10 +28,10 @@ EVENT_POLL = 0.1  # seconds between two looks at a followed job
 RETRY_AFTER = 10
 
 
-@router.post("", status_code=202, response_model=JobCreated)
+@router.post("", status_code=202, response_model=JobCreated, responses=answers(413, 415, 422, 429, 503))
 def create_job(
     studio: StudioDep,
-    kind: Annotated[str, Form(description="dream, zoom or video")] = "dream",
+    kind: Annotated[UploadKind, Form(description="dream, zoom or video (an atlas: POST /api/atlas)")],
     params: Annotated[str, PARAMS_FORM] = "{}",
     image: Annotated[UploadFile | None, File(description="the photo, or the video of a video job")] = None,
     guide: Annotated[UploadFile | None, File(description="dream toward this image's features")] = None,
@@ -42,7 +42,10 @@ def create_job(
         studio.pool.check_room()
     except QueueFull:
         raise queue_full(RETRY_AFTER) from None
-    asked = _parsed(params)
+    try:
+        asked = parse_params(params)
+    except InceptionismError as error:
+        raise refusal(error) from None
     job_id, folder = studio.store.new_folder()
     try:
         uploads = {"image": image, "guide": guide, "mask": mask}
@@ -73,13 +76,6 @@ def _shown_name(filename: str | None) -> str:
     return "".join(c for c in name if c.isprintable())[:200] or "upload"
 
 
-def _parsed(params: str) -> Any:
-    try:
-        return json.loads(params)
-    except json.JSONDecodeError as error:
-        raise HTTPException(422, f"params is not valid JSON: {error.msg} at character {error.pos}") from None
-
-
 def _keep_uploads(studio: Studio, folder: Path, kind: str, uploads: dict[str, UploadFile | None]) -> dict[str, str]:
     settings, files = studio.settings, {}
     for role, upload in uploads.items():
@@ -96,7 +92,7 @@ def _keep_uploads(studio: Studio, folder: Path, kind: str, uploads: dict[str, Up
     return files
 
 
-@router.get("", response_model=JobPage)
+@router.get("", response_model=JobPage, responses=answers(422))
 def list_jobs(
     studio: StudioDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -111,13 +107,13 @@ def _shown(studio: Studio, job: Job) -> JobOut:
     return JobOut.of(job, studio.board.get(job.id))
 
 
-@router.get("/{job_id}", response_model=JobOut)
+@router.get("/{job_id}", response_model=JobOut, responses=answers(404))
 async def get_job(studio: StudioDep, job: JobDep) -> JobOut:
     """A job's state, progress, parameters and outcome."""
     return _shown(studio, job)
 
 
-@router.get("/{job_id}/events", response_class=EventSourceResponse)
+@router.get("/{job_id}/events", response_class=EventSourceResponse, responses=answers(404))
 async def job_events(studio: StudioDep, job: JobDep) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: ``progress``, ``preview`` (a small JPEG, a few a second) and ``done``."""
     shown_progress, shown_preview = None, 0
@@ -144,7 +140,7 @@ async def job_events(studio: StudioDep, job: JobDep) -> AsyncIterator[ServerSent
         await asyncio.sleep(EVENT_POLL)
 
 
-@router.get("/{job_id}/result", response_class=FileResponse)
+@router.get("/{job_id}/result", response_class=FileResponse, responses=answers(404))
 def job_result(studio: StudioDep, job: JobDep) -> FileResponse:
     """The result: the PNG with its parameters inside, or the animation or video."""
     if job.state != "done" or job.result is None:
@@ -152,7 +148,7 @@ def job_result(studio: StudioDep, job: JobDep) -> FileResponse:
     return _file(studio, job, job.result, job.media_type, download=f"{job.kind}-{job.id[:8]}{Path(job.result).suffix}")
 
 
-@router.get("/{job_id}/input", response_class=FileResponse)
+@router.get("/{job_id}/input", response_class=FileResponse, responses=answers(404))
 def job_input(studio: StudioDep, job: JobDep) -> FileResponse:
     """The image the job was given."""
     if "image" not in job.files or job.kind == "video":
@@ -160,7 +156,7 @@ def job_input(studio: StudioDep, job: JobDep) -> FileResponse:
     return _file(studio, job, job.files["image"], None)
 
 
-@router.get("/{job_id}/chart", response_class=FileResponse)
+@router.get("/{job_id}/chart", response_class=FileResponse, responses=answers(404))
 def job_chart(studio: StudioDep, job: JobDep) -> FileResponse:
     """A zoom's chart of the labels the network saw, frame by frame."""
     if job.state != "done" or job.chart is None:
@@ -175,11 +171,21 @@ def _file(studio: Studio, job: Job, name: str, media_type: str | None, download:
     return FileResponse(path, media_type=media_type, filename=download)
 
 
-@router.delete("/{job_id}", status_code=202, response_model=JobOut, responses={204: {"description": "Deleted"}})
-def delete_job(studio: StudioDep, job: JobDep) -> Any:
-    """Cancel a queued or running job (202: a running one stops after its step), or delete a finished one (204)."""
+@router.post("/{job_id}/cancel", status_code=202, response_model=JobOut, responses=answers(404, 409))
+def cancel_job(studio: StudioDep, job: JobDep) -> JobOut:
+    """Cancel a queued job (202, cancelled now) or a running one (202: it stops after its step); 409 once it ended."""
     if job.state in FINISHED:
-        studio.store.delete(job.id)
-        return Response(status_code=204)
+        raise HTTPException(409, f"job {job.id} has already ended ({job.state}): there is nothing to cancel")
     studio.pool.cancel(job.id)
     return _shown(studio, studio.store.get(job.id) or job)
+
+
+@router.delete("/{job_id}", status_code=204, response_class=Response, responses=answers(404, 409))
+def delete_job(studio: StudioDep, job: JobDep) -> Response:
+    """Delete an ended job with its files (204); 409 while it is queued or running (cancel it first)."""
+    if job.state not in FINISHED:
+        raise HTTPException(
+            409, f"job {job.id} is {job.state}: cancel it first (POST /api/jobs/{job.id}/cancel), then delete it"
+        )
+    studio.store.delete(job.id)
+    return Response(status_code=204)
