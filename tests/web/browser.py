@@ -86,3 +86,26 @@ def watched_page(context) -> tuple[object, list[str]]:
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}"))
     return page, problems
+
+
+def open_studio(context, studio_url: str) -> tuple[object, list[str]]:
+    """:func:`watched_page` on the studio, once its status says it is ready."""
+    page, problems = watched_page(context)
+    page.goto(f"{studio_url}/")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('Ready')", timeout=TIMEOUT_MS)
+    return page, problems
+
+
+def finished_job(context, studio_url: str, kind: str, params: dict) -> dict:
+    """A ``kind`` job of ``params`` on :data:`PHOTO`, sent through the API and waited for until done."""
+    image = {"name": PHOTO.name, "mimeType": "image/jpeg", "buffer": PHOTO.read_bytes()}
+    sent = context.request.post(
+        f"{studio_url}/api/jobs", multipart={"kind": kind, "params": json.dumps(params), "image": image}
+    )
+    assert sent.status == 202, sent.text()
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while (job := get_json(f"{studio_url}/api/jobs/{sent.json()['id']}"))["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    assert job["state"] == "done", job
+    return job

@@ -1,14 +1,17 @@
 """Browser tier: the atlas panel of the studio page in a real Chromium, on the real app and SqueezeNet 1.1.
 
-Show the atlas of a layer (its tiles are drawn by a job and fill in), press tiles to choose the
-channels to dream (the layer spec reads ``fire2.squeeze1x1:3,5`` and the dream's params say so),
-and order the tiles by what the network sees in a photo. With ``INCEPTIONISM_SCREENSHOTS=1`` a
+Show the atlas of a layer (POST /api/atlas: a job draws its tiles, and they fill in; the page's
+GETs only look), press tiles to choose the channels to dream (the layer spec reads
+``fire2.squeeze1x1:3,5`` and the dream's params say so), and order the tiles by what the
+network sees in a photo. With ``INCEPTIONISM_SCREENSHOTS=1`` a
 screenshot of a larger atlas goes to ``docs/images/studio-atlas.png``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -80,6 +83,13 @@ def test_atlas_tiles_choose_the_channels_and_rank_by_the_photo(chromium, studio_
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     page, problems = watched_page(context)
 
+    asked: list[tuple[str, str, str | None]] = []  # the page's requests of /api/atlas: method, URL, body
+
+    def note(request) -> None:
+        if urlsplit(request.url).path == "/api/atlas":
+            asked.append((request.method, request.url, request.post_data))
+
+    page.on("request", note)
     page.goto(f"{studio_url}/")
     expect(page.locator("#status")).to_contain_text("Ready", timeout=TIMEOUT_MS)
     page.select_option("#model", "squeezenet1_1")
@@ -113,6 +123,11 @@ def test_atlas_tiles_choose_the_channels_and_rank_by_the_photo(chromium, studio_
     assert answer["state"] == "done" and all(t["url"] for t in answer["tiles"]), answer
     atlas_jobs = [job for job in get_json(f"{studio_url}/api/jobs")["jobs"] if job["kind"] == "atlas"]
     assert len(atlas_jobs) == 1 and atlas_jobs[0]["state"] == "done", atlas_jobs
+    # Show atlas draws with one POST of the fields; the page's GETs (the tiles so far) only look.
+    posts = [json.loads(body) for method, _, body in asked if method == "POST"]
+    assert posts == [{"layer": LAYER, "model": "squeezenet1_1", "channels": "0-7", "size": 48, "steps": 8}], asked
+    looks = [parse_qs(urlsplit(url).query) for method, url, _ in asked if method == "GET"]
+    assert looks and all(set(look) == {"model", "layer", "channels", "size", "steps"} for look in looks), looks
 
     # Press tiles 3 and 5 (a click, then the keyboard): the channels field and the spec follow.
     page.click('#atlas .atlas-tile[data-channel="3"]')

@@ -160,6 +160,7 @@ class OptionOut(BaseModel):
     name: str
     group: JobKind = Field(description="the render that takes it")
     default: Any
+    shown_default: str = Field(description="the default as people read it (10, or a rule: '10 (Fourier noise: 256)')")
     help: str
     minimum: int | float | None = Field(description="the least value (of each number, for DX,DY or WxH)")
     maximum: int | float | None = Field(description="the largest value")
@@ -178,6 +179,7 @@ class OptionOut(BaseModel):
             name=option.name,
             group=group,  # type: ignore[arg-type]
             default=_plain(option.default),
+            shown_default=option.default_text,
             help=option.help,
             minimum=option.minimum,
             maximum=option.maximum,
