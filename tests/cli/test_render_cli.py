@@ -68,30 +68,30 @@ def test_bad_zoom_input_is_one_line(tmp_path, monkeypatch, args, message):
 
 
 def interrupt_and_resume(tmp_path: Path, arguments: list[str], frames: int) -> None:
-    """Run the command twice: once whole, once stopped by Ctrl-C after frame 2 and run again.
+    """Run the command twice: once whole, once stopped by Ctrl-C after its first frame and run again.
 
-    The resumed run must exit 130 with how to resume, leave no output, keep its frames, and then
-    finish with the same dreamed frames as the whole run.
+    The stopped run must exit 130 with how to resume, leave no output, keep its frames, and then
+    finish with the same dreamed frames as the whole run. The signal is sent once the first frame
+    is in the work directory, and ``arguments`` leave the render many frames of work after it,
+    so that the signal lands while the render runs.
     """
 
     def command_for(path):
         return [sys.executable, "-m", "inceptionism", *arguments, "-o", str(path), "--keep-frames"]
 
     whole, out = tmp_path / "whole.mp4", tmp_path / "out.mp4"
-    assert subprocess.run(command_for(whole), timeout=300).returncode == 0
+    assert subprocess.run(command_for(whole), timeout=600).returncode == 0
     command = command_for(out)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     work = tmp_path / "out.mp4.frames"
-    deadline = time.monotonic() + 120
-    while not (work / "000001.png").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_first_frame(process, work)
     os.kill(process.pid, signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("Error: stopped after frame ") and "run the same again to resume from there" in last
-    assert not out.exists() and 2 <= len(list(work.glob("0*.png"))) < frames
-    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert not out.exists() and 1 <= len(list(work.glob("0*.png"))) < frames
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     assert len(decoded(out)) == frames
     kept = sorted((tmp_path / "whole.mp4.frames").glob("0*.png"))
@@ -103,8 +103,23 @@ def interrupt_and_resume(tmp_path: Path, arguments: list[str], frames: int) -> N
     assert max(shown) < 1.0, max(shown)
 
 
+def wait_for_first_frame(process: subprocess.Popen, work: Path) -> None:
+    """Return once the render's first finished frame is in ``work`` (renamed there whole); fail if it ended first."""
+    first = work / "000000.png"
+    deadline = time.monotonic() + 300  # only against a hung render
+    while not first.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the render ended (exit {process.returncode}) before its first frame was seen")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("the render wrote no frame in 300 s")
+        time.sleep(0.01)
+
+
 def test_ctrl_c_stops_after_the_frame_and_the_same_command_resumes(tmp_path):
-    interrupt_and_resume(tmp_path, ["zoom", "--frames", "24", "--no-labels", *SMALL], 24)
+    # the first frame of 2 steps, the 23 after it of 12 (the later --frame-steps wins): seconds left after the signal
+    arguments = ["zoom", "--frames", "24", "--no-labels", *SMALL, "--frame-steps", "12"]
+    interrupt_and_resume(tmp_path, arguments, 24)
 
 
 def test_video_command_dreams_a_clip_and_info_reads_it(tmp_path):
@@ -121,4 +136,5 @@ def test_video_command_dreams_a_clip_and_info_reads_it(tmp_path):
 
 def test_ctrl_c_stops_a_video_after_the_frame_and_it_resumes(tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", count=40, size=(192, 128))
-    interrupt_and_resume(tmp_path, ["video", str(clip), "--octaves", "1", "--steps", "3", "--seed", "2"], 40)
+    # 39 frames after the first, of 8 steps: seconds of work left when the signal is sent
+    interrupt_and_resume(tmp_path, ["video", str(clip), "--octaves", "1", "--steps", "8", "--seed", "2"], 40)

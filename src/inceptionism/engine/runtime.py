@@ -10,6 +10,7 @@ import platform
 import re
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -128,13 +129,34 @@ def keep_freed_memory() -> bool:
     Returns:
         Whether the allocator was tuned.
     """
-    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
+    libc = _glibc()
+    if libc is None:
         return False
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+
+
+def give_back_freed_memory() -> bool:
+    """Hand the pages of freed memory back to the system (glibc's ``malloc_trim(0)``); whether any were.
+
+    A server calls it after a job: what the job held is returned rather than kept for reuse.
+    Elsewhere than Linux with glibc this does nothing and returns ``False``.
+
+    >>> isinstance(give_back_freed_memory(), bool)
+    True
+    """
+    libc = _glibc()
+    return bool(libc.malloc_trim(0)) if libc is not None else False
+
+
+@functools.cache
+def _glibc() -> Any:
+    """glibc, where this process runs on it; else ``None``."""
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager

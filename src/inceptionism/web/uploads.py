@@ -7,15 +7,20 @@ An upload's own file name is never used to build a path: an image is kept as
 from __future__ import annotations
 
 import shutil
+from contextlib import closing
 from pathlib import Path
 from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
+from inceptionism.engine.runtime import give_back_freed_memory
 from inceptionism.errors import ImageError
+from inceptionism.io.images import pixel_layout
 from inceptionism.io.video import probe
+from inceptionism.web.memory import decode_large_images_apart
 
 CHUNK = 1 << 20
+RGB_BYTES = 3  # the pixel cap in bytes: that many pixels of 8-bit RGB
 
 
 class UploadRefused(Exception):
@@ -49,35 +54,62 @@ def copy_limited(source: BinaryIO, target: Path, limit: int, role: str) -> int:
 def keep_image(source: BinaryIO, folder: Path, role: str, *, limit: int, max_pixels: int) -> str:
     """Keep an uploaded image in ``folder``; its file name there.
 
+    The pixel cap is also a cap on the memory decoding takes: what the file decodes to (width x
+    height x bands x bytes a band, 8 bytes a pixel for 16-bit RGBA) must fit in ``max_pixels``
+    of 8-bit RGB. Both are told from the header, before anything is decoded; the image is then
+    decoded once, to show that it can be (a JPEG at 1/8 scale), and that memory given back.
+
     Raises:
-        UploadRefused: too large (413), too many pixels (413), or not an image (415).
+        UploadRefused: too large (413), too many pixels or bytes once decoded (413), or not an image (415).
     """
     scratch = folder / f"{role}.upload"
     copy_limited(source, scratch, limit, role)
-    too_many = f"this studio takes at most {_megapixels(max_pixels)}: scale it down"
+    decode_large_images_apart()  # checks run on many threads: what each decodes is unmapped once freed
     try:
-        with Image.open(scratch) as image:
-            width, height = image.size
+        with closing(Image.open(scratch)) as image:  # closed, its decoded pixels are freed at once
             fmt = (image.format or "img").lower()
-            if width * height > max_pixels:
-                raise UploadRefused(
-                    413, f"the uploaded {role} is {width}x{height} px ({_megapixels(width * height)}); {too_many}"
-                )
+            _check_decoded_size(image, role, max_pixels)
+            image.draft(None, (1, 1))  # a JPEG is proven whole at 1/8 scale: every block is still decoded
             image.load()  # the whole image decodes: a damaged or truncated file is refused here
     except UploadRefused:
         scratch.unlink(missing_ok=True)
         raise
     except Image.DecompressionBombError:  # Pillow's own limit, above this studio's
         scratch.unlink(missing_ok=True)
-        raise UploadRefused(413, f"the uploaded {role} has too many pixels; {too_many}") from None
+        raise UploadRefused(413, f"the uploaded {role} has too many pixels; {_too_many(max_pixels)}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         scratch.unlink(missing_ok=True)
         raise UploadRefused(
             415, f"the uploaded {role} is not an image Pillow can read (PNG, JPEG, WebP...), or it is damaged"
         ) from None
+    finally:
+        give_back_freed_memory()
     name = f"{role}.{fmt}"
     scratch.rename(folder / name)
     return name
+
+
+def _check_decoded_size(image: Image.Image, role: str, max_pixels: int) -> None:
+    """Refuse (413) an opened, not yet decoded, image of more than ``max_pixels``, or more bytes than their RGB."""
+    width, height = image.size
+    pixels = width * height
+    if pixels > max_pixels:
+        raise UploadRefused(
+            413, f"the uploaded {role} is {width}x{height} px ({_megapixels(pixels)}); {_too_many(max_pixels)}"
+        )
+    layout = pixel_layout(image)
+    decoded, most = pixels * layout.pixel_bytes, max_pixels * RGB_BYTES
+    if decoded > most:
+        fix = "save it as 8-bit" if layout.bits > 8 else "save it as 8-bit RGB"
+        raise UploadRefused(
+            413, f"the uploaded {role} decodes to {_megabytes(decoded)} ({_megapixels(pixels)} of {layout}); "
+            f"this studio takes at most {_megabytes(most)} ({_megapixels(max_pixels)} of 8-bit RGB): "
+            f"{fix} or scale it down"
+        )  # fmt: skip
+
+
+def _too_many(max_pixels: int) -> str:
+    return f"this studio takes at most {_megapixels(max_pixels)}: scale it down"
 
 
 def _megapixels(pixels: int) -> str:
@@ -86,7 +118,20 @@ def _megapixels(pixels: int) -> str:
     >>> _megapixels(1_200_000), _megapixels(250_000)
     ('1.2 MP', '0.25 MP')
     """
-    return f"{pixels / 1e6:.3g} MP"
+    return f"{_three_digits(pixels / 1e6)} MP"
+
+
+def _megabytes(size: int) -> str:
+    """``317 MB``, ``7.92 MB``, ``1200 MB``: three significant digits, or the whole megabytes.
+
+    >>> _megabytes(316_800_000), _megabytes(7_920_000), _megabytes(1_200_000_000)
+    ('317 MB', '7.92 MB', '1200 MB')
+    """
+    return f"{_three_digits(size / 1e6)} MB"
+
+
+def _three_digits(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def keep_video(source: BinaryIO, folder: Path, *, limit: int, max_frames: int) -> str:

@@ -14,6 +14,7 @@ from collections import deque
 from typing import Any
 
 from inceptionism.engine.progress import Cancelled
+from inceptionism.engine.runtime import give_back_freed_memory
 from inceptionism.errors import InceptionismError
 from inceptionism.render.zoom import ZOOM_OPTIONS
 from inceptionism.web.catalog import ModelCatalog
@@ -133,6 +134,7 @@ class WorkerPool:
                     self._running.discard(job_id)
                     self._cancelled.discard(job_id)
                 self.board.end(job_id)
+                give_back_freed_memory()  # what the job decoded and dreamed with, freed by now
 
     def _run(self, job_id: str) -> None:
         job = self.store.get(job_id)
