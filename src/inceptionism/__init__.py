@@ -18,6 +18,7 @@ from inceptionism.render.atlas import AtlasResult, AtlasTile, atlas
 from inceptionism.render.batch import BatchResult, batch
 from inceptionism.render.video import VideoResult, video
 from inceptionism.render.zoom import ZoomResult, ZoomSettings, zoom
+from inceptionism.training.train import TrainResult, train
 
 __all__ = [
     "AtlasResult",
@@ -35,6 +36,7 @@ __all__ = [
     "Prediction",
     "Progress",
     "Schedule",
+    "TrainResult",
     "VideoResult",
     "ZoomResult",
     "ZoomSettings",
@@ -46,6 +48,7 @@ __all__ = [
     "dream",
     "get_model",
     "list_models",
+    "train",
     "video",
     "visualize",
     "zoom",

@@ -18,11 +18,13 @@ from inceptionism.render.atlas import ATLAS_OPTIONS
 from inceptionism.render.batch import BATCH_OPTIONS
 from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
+from inceptionism.training.options import TRAIN_OPTIONS
 from inceptionism.web.options import SERVE_OPTIONS
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-TABLES = (OPTIONS, ZOOM_OPTIONS, VIDEO_OPTIONS, ATLAS_OPTIONS, BATCH_OPTIONS, SERVE_OPTIONS, CLASSIFY_OPTIONS)
+TABLES = (OPTIONS, ZOOM_OPTIONS, VIDEO_OPTIONS, ATLAS_OPTIONS, BATCH_OPTIONS, SERVE_OPTIONS, CLASSIFY_OPTIONS,
+          TRAIN_OPTIONS)  # fmt: skip
 """Every table of options a command takes flags from."""
 FLAGS = {name: option.flag for table in TABLES for name, option in table.items()}
 FLAGS.update(guide="--guide", mask="--mask", work_dir="--work-dir", restart="--restart", sweep="--sweep",

@@ -7,6 +7,7 @@ import click
 from inceptionism.cli.app import cli
 from inceptionism.engine.presets import PRESETS
 from inceptionism.models import PSEUDO_LAYERS, get_model_entry, imagenet_classes, list_models, shared_model
+from inceptionism.models.trained import models_dir, read_info, trained_files
 
 
 @cli.command("presets")
@@ -47,6 +48,9 @@ def classes_command(search: str | None) -> None:
 def models_command() -> None:
     """List the networks you can dream with, where their weights come from and whether they are here.
 
+    Then the networks you trained that are in the user data directory's models/ folder
+    (~/.inceptionism/models, or $INCEPTIONISM_HOME/models): --model NAME.pt finds them there.
+
     Any Caffe network is usable too: --model caffe:PATH/deploy.prototxt --weights FILE.caffemodel.
 
     \b
@@ -58,6 +62,10 @@ def models_command() -> None:
         click.echo(f"{name}  (default layer {entry.default_layer}, {len(entry.layers) + len(PSEUDO_LAYERS)} layers)")
         click.echo(f"    {entry.description}")
         click.echo(f"    weights: {weights.source} [{weights.status}]")
+    for name in trained_files():
+        info = read_info(models_dir() / name)
+        click.echo(f"{name}  (trained: {info['base']} on {len(info['classes'])} classes: {', '.join(info['classes'])})")
+        click.echo(f"    {models_dir() / name}")
 
 
 @cli.command("layers")

@@ -20,6 +20,7 @@ from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import InceptionismError, InvalidParameterError
 from inceptionism.io.files import check_not_input, check_writable, unused_path
 from inceptionism.io.images import output_format, read_metadata, sample_path, save_image
+from inceptionism.models.trained import check_same_model
 from inceptionism.render.still import dream, input_files
 
 
@@ -110,7 +111,9 @@ def dream_settings(
         recorded = DreamSettings.from_dict(params)
     except InceptionismError as error:
         raise InvalidParameterError(f"the parameters in {from_image} cannot be used: {error}") from None
-    return recorded.updated(preset, **given)
+    settings = recorded.updated(preset, **given)
+    check_same_model(settings.model, params.get("model_sha256"), str(from_image))
+    return settings
 
 
 def _labels(predictions: list[Prediction]) -> str:

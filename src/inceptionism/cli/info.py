@@ -10,6 +10,7 @@ import click
 from inceptionism.cli.app import cli, fail
 from inceptionism.io.animation import read_video_metadata
 from inceptionism.io.images import read_metadata
+from inceptionism.models.trained import is_model_file, read_info
 from inceptionism.render.framestore import read_frames_dir
 
 
@@ -17,18 +18,23 @@ from inceptionism.render.framestore import read_frames_dir
 @click.argument("image", metavar="PATH", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the parameters as JSON.")
 def info_command(image: Path, as_json: bool) -> None:
-    """Print the parameters stored in an image or MP4 made by inceptionism, or in a directory of frames.
+    """Print the parameters stored in an image, MP4, trained network or directory of frames made by inceptionism.
 
-    A directory is the work directory of a zoom or video (OUT.frames) or a zoom's PNG frames:
-    its params.json is printed, and how many frames it holds.
+    A trained network (NAME.pt, from inceptionism train) shows its base model, classes,
+    training settings, dataset and final metrics. A directory is the work directory of a
+    zoom or video (OUT.frames) or a zoom's PNG frames: its params.json is printed, and how
+    many frames it holds.
 
     \b
     Examples:
         inceptionism info dream.png
         inceptionism info dream.png --json
         inceptionism info dream.mp4.frames
+        inceptionism info mine.pt
     """
-    if image.is_dir():
+    if is_model_file(image.name) and image.is_file():
+        params = read_info(image)
+    elif image.is_dir():
         params, count = read_frames_dir(image)
         if params is not None:
             params = {**params, "frames": count}
@@ -48,5 +54,9 @@ def _shown(value: object) -> str:
     if isinstance(value, list):
         return " ".join(map(str, value)) or "(none)"
     if isinstance(value, dict):
-        return " ".join(f"{key}={item}" for key, item in value.items())
+        return " ".join(f"{key}={_number(item)}" for key, item in value.items())
     return str(value)
+
+
+def _number(value: object) -> object:
+    return round(value, 4) if isinstance(value, float) else value

@@ -28,7 +28,7 @@ from inceptionism.errors import InvalidParameterError, closest
 
 NOISE_HAS_NO_IMAGE = "mask and keep_colors work on an input image; noise has none"
 IMAGE_OR_NOISE = "give an input image or noise, not both"
-RECORD_ONLY = ("version", "input", "size", "guide", "mask", "objective", "run")
+RECORD_ONLY = ("version", "input", "size", "guide", "mask", "objective", "model_sha256", "run")
 """Keys a dream records beside its settings: information about the run, not options."""
 
 

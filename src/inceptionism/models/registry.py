@@ -36,6 +36,7 @@ from inceptionism.models.caffe.model import (
 )
 from inceptionism.models.labels import read_labels
 from inceptionism.models.network import Network
+from inceptionism.models.trained import is_model_file, trained_entry
 from inceptionism.models.weights import StateDict, Weights, WeightsArg, load_chosen, load_weights_file
 
 __all__ = [
@@ -150,7 +151,12 @@ def list_models(*, weights: bool = False) -> list[str] | list[ModelWeights]:
 
 
 def get_model_entry(name: str) -> ModelEntry:
-    """The registry entry of ``name``; unknown names fail with the closest ones suggested."""
+    """The registry entry of ``name``, or of the trained network's file it names.
+
+    Unknown names fail with the closest ones suggested.
+    """
+    if is_model_file(name):
+        return trained_entry(name)
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -212,7 +218,7 @@ def shared_model(
         bgr = checked_mean(mean)
         key: tuple[object, ...] = (name, file_sha256(prototxt), weights_key, bgr, labels_key)
         return shared_network(key, lambda: _finished(caffe_network(name, prototxt, weights, bgr), labels_file))
-    key = (entry, weights_key, labels_key)
+    key = (entry.name, entry.weights.checksum) if is_model_file(name) else (entry, weights_key, labels_key)
     return shared_network(key, lambda: _finished(_network(entry, weights, progress), labels_file))
 
 

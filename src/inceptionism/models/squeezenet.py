@@ -73,6 +73,9 @@ class SqueezeNet11(nn.Module):
 
     stem = "conv1.conv"
     """The first convolution: unpadded, so an inference copy can fold the preprocessing into it."""
+    rectified_logits = True
+    """Whether the logits are the class map's rectified mean (Caffe's relu_conv10); a classifier
+    trained anew (:func:`~inceptionism.models.trained.replace_head`) gives its plain mean."""
     relu_after_pool = (
         ("pool1", ("conv1",)),
         ("pool3", ("fire3.expand1x1", "fire3.expand3x3")),
@@ -94,7 +97,7 @@ class SqueezeNet11(nn.Module):
         for name in ORDER:
             x = getattr(self, name)(x)
         # Caffe's relu_conv10 then global average pooling (pool10).
-        return F.relu(x).mean((2, 3))
+        return (F.relu(x) if self.rectified_logits else x).mean((2, 3))
 
 
 LAYERS = (

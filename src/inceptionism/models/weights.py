@@ -36,6 +36,7 @@ from inceptionism.models.caffe.wire import CaffeLayer, read_caffemodel
 from inceptionism.models.download import cached_weights_path, download_file, download_hub_file, unpack_members
 from inceptionism.models.imagenet import imagenet_classes
 from inceptionism.models.network import Preprocessing
+from inceptionism.models.trained import is_safetensors
 
 StateDict = dict[str, Tensor]
 WeightsState = StateDict | list[CaffeLayer]
@@ -290,9 +291,13 @@ def load_state_dict_file(path: str | Path) -> dict[str, Tensor]:
 
 
 def load_weights_file(path: str | os.PathLike) -> WeightsState:
-    """A weights file's content: the layers of a ``.caffemodel``, else a ``torch.save`` state dict."""
+    """A weights file's content: a ``.caffemodel``'s layers, a safetensors file's tensors, or a state dict."""
     if Path(path).suffix.lower() == ".caffemodel":
         return read_caffemodel(path)
+    if Path(path).is_file() and is_safetensors(path):
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
     return load_state_dict_file(path)
 
 

@@ -71,7 +71,7 @@ def channel_each(name: str, channels: Sequence[int]) -> Objective:
                 f"channel_each has {len(chosen)} channels for a batch of {activation.shape[0]} images"
             )
         picked = activation[torch.arange(len(chosen), device=activation.device), chosen.to(activation.device)]
-        return picked.float().flatten(1).mean(1)
+        return picked.float().flatten(1).mean(1) if picked.dim() > 1 else picked.float()  # a map, or flat scores
 
     description = f"{name}:{','.join(map(str, chosen.tolist()))} (one per image)"
     return Objective(term, layers=[name], description=description, checks=[_channels_exist(name, chosen.tolist())])

@@ -37,7 +37,7 @@ from inceptionism.io.images import (
     to_tensor,
 )
 from inceptionism.models import cache, shared_model
-from inceptionism.models.network import Network
+from inceptionism.models.network import CLASSES, LOGITS, Network
 from inceptionism.objectives import channel_each, parse_channels
 from inceptionism.render.sheet import contact_sheet
 from inceptionism.render.still import network_files
@@ -105,6 +105,7 @@ class AtlasResult:
         ranking: with a photo, ``(channel, mean activation on the photo)`` for every channel
             considered, strongest first.
         reads: the files the atlas read (the photo, a weights file), by what they are: no tile replaces one.
+        labels: for a layer of class scores (``logits``, ``classes``), the class names by channel.
     """
 
     model: str
@@ -114,12 +115,12 @@ class AtlasResult:
     rendered: int
     ranking: list[tuple[int, float]] | None = None
     reads: dict[str, object] = field(default_factory=dict, repr=False)
+    labels: tuple[str, ...] = ()
 
     def sheet(self, columns: int | None = None) -> Image.Image:
-        """The tiles as a labelled contact sheet (``layer:channel`` under each)."""
-        return contact_sheet(
-            [t.image for t in self.tiles], [f"{self.layer}:{t.channel}" for t in self.tiles], columns=columns
-        )
+        """The tiles as a labelled contact sheet (``layer:channel``, or a class's name, under each)."""
+        names = [self.labels[t.channel] if self.labels else f"{self.layer}:{t.channel}" for t in self.tiles]
+        return contact_sheet([t.image for t in self.tiles], names, columns=columns)
 
     def save_tiles(self, directory: str | Path) -> list[Path]:
         """Write every tile as ``directory/{layer}_c{channel}.png`` (the folder is made if missing)."""
@@ -312,7 +313,9 @@ def atlas(
     tiles = [AtlasTile(channel, *found[channel]) for channel in chosen]  # type: ignore[misc]
     params = {"model": net.name, "layer": layer, **drawn, "channels": chosen}
     reads = {"photo": photo, **network_files(net.name, net.weights)}
-    return AtlasResult(net.name, layer, tiles, params, rendered=len(missing), ranking=ranking, reads=reads)
+    labels = net.labels if layer in (LOGITS, CLASSES) else ()
+    return AtlasResult(net.name, layer, tiles, params, rendered=len(missing), ranking=ranking, reads=reads,
+                       labels=labels)  # fmt: skip
 
 
 def _keep(
@@ -372,7 +375,7 @@ def _draw(
     image = image.to(next(fast.parameters()).device)
     pixels, _ = visualize(
         fast,
-        channel_each(layer, group),
+        channel_each(CLASSES if layer == LOGITS else layer, group),  # a class's score before any ReLU: it can rise
         image,
         steps=values["steps"],
         lr=values["lr"],
@@ -390,7 +393,8 @@ def _draw(
 def channel_activations(net: Network, layer: str, pixels: torch.Tensor) -> torch.Tensor:
     """The mean activation of every channel of ``layer`` on each image: ``(B, C)`` for pixels ``(B, 3, H, W)``."""
     with torch.no_grad(), net.tap([layer]) as extract:
-        return extract(pixels.float())[layer].float().flatten(2).mean(2)
+        activation = extract(pixels.float())[layer].float()
+    return activation.flatten(2).mean(2) if activation.dim() > 2 else activation  # maps, or flat scores
 
 
 def rank_channels(net: Network, layer: str, photo: ImageInput, channels: Sequence[int]) -> list[tuple[int, float]]:

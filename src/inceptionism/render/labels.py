@@ -58,7 +58,7 @@ class LabelTrack:
         """``(frame, rank, label, probability)`` for the top labels of every frame."""
         rows = []
         for frame, probabilities in enumerate(self.probabilities):
-            values, indices = probabilities.topk(TOP)
+            values, indices = probabilities.topk(min(TOP, probabilities.shape[-1]))
             for rank, (value, index) in enumerate(zip(values.tolist(), indices.tolist(), strict=True), start=1):
                 rows.append((frame, rank, self.net.labels[index], value))
         return rows
@@ -73,7 +73,7 @@ class LabelTrack:
     def charted(self) -> list[int]:
         """Classes among the top 3 of any point, the most probable at the last frame first."""
         table = self.series()[1]
-        chosen = torch.unique(table.topk(CHARTED, dim=1).indices)
+        chosen = torch.unique(table.topk(min(CHARTED, table.shape[1]), dim=1).indices)
         return sorted(chosen.tolist(), key=lambda index: -float(table[-1, index]))
 
     def write_csv(self, path: Path) -> None:

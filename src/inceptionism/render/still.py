@@ -22,6 +22,7 @@ from inceptionism.io.images import ImageInput, LoadedImage, sample_path, to_imag
 from inceptionism.io.tensors import frame_pixels, guide_pixels, mask_values
 from inceptionism.models.network import Network
 from inceptionism.models.registry import CAFFE_PREFIX
+from inceptionism.models.trained import is_model_file, model_checksum
 from inceptionism.objectives import Objective, total
 
 
@@ -180,6 +181,8 @@ def network_files(model: str, weights: str | None, labels_file: str | None = Non
         files["labels file"] = labels_file
     if model.startswith(CAFFE_PREFIX):
         files["Caffe network file"] = model.removeprefix(CAFFE_PREFIX)
+    if is_model_file(model):
+        files["model file"] = model
     return files
 
 
@@ -210,6 +213,7 @@ def _record(
         "guide": name_of(guide),
         "mask": name_of(mask),
         "objective": None if objective is None else str(objective),
+        "model_sha256": model_checksum(settings.model),
         "run": {
             "device": dreamer.device.type,
             "precision": dreamer.precision,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from inceptionism.errors import unknown_name
 from inceptionism.models import get_model_entry, list_models, shared_model
 from inceptionism.models.network import Network
+from inceptionism.models.trained import is_model_file, models_dir, trained_files
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class ModelCatalog:
         self._given = dict(networks) if networks is not None else None
 
     def names(self) -> list[str]:
-        """The networks offered, the default first."""
-        return list(self._given) if self._given is not None else list_models()
+        """The networks offered, the default first, then the trained ones of the user's models folder."""
+        return list(self._given) if self._given is not None else [*list_models(), *trained_files()]
 
     @property
     def default(self) -> str:
@@ -46,15 +47,23 @@ class ModelCatalog:
             if name not in self._given:
                 raise unknown_name("model", name, self._given, "GET /api/models", argument="model")
             return self._given[name]()
-        if name not in list_models():  # a caffe:PATH model would read files of the server's choosing
-            raise unknown_name("model", name, list_models(), "GET /api/models", argument="model")
-        return shared_model(name)
+        # only names offered: a caffe:PATH or a path would read files of the request's choosing
+        if name not in self.names():
+            raise unknown_name("model", name, self.names(), "GET /api/models", argument="model")
+        return shared_model(self._located(name))
+
+    @staticmethod
+    def _located(name: str) -> str:
+        """A registered name as it is; a trained network's file name as its path in the models folder."""
+        return str(models_dir() / name) if is_model_file(name) else name
 
     def info(self, name: str) -> ModelInfo:
         """Name, description and layers of ``name`` (for the registry's, without loading weights)."""
         if self._given is not None:
             net = self.network(name)
             return ModelInfo(name, net.name, net.default_layer, net.layer_channels)
-        entry = get_model_entry(name)
-        shapes = shared_model(name, weights=None)  # shapes only: no weights needed
+        if name not in self.names():
+            raise unknown_name("model", name, self.names(), "GET /api/models", argument="model")
+        entry = get_model_entry(self._located(name))
+        shapes = self.network(name) if is_model_file(name) else shared_model(name, weights=None)  # shapes only
         return ModelInfo(name, entry.description, entry.default_layer, shapes.layer_channels)
