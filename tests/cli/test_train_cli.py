@@ -257,6 +257,15 @@ def test_classify_prints_the_class_names(model, photo):
     assert sum(float(share.rstrip("%")) for share, _ in rows) == pytest.approx(100, abs=0.05)
 
 
+def test_classes_lists_the_models_classes_and_a_wrong_one_names_them(model, photo, tmp_path):
+    listed = run("classes", "--model", model)
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.split() == [word for index, kind in enumerate(sorted(KINDS)) for word in (str(index), kind)]
+    wrong = run("dream", photo, "-m", model, "--class", "bus", "-o", tmp_path / "never.png")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.strip() == f"Error: unknown class 'bus' (its classes are {', '.join(sorted(KINDS))})"
+
+
 def test_layers_lists_the_new_classifier(model):
     result = run("layers", "-m", model)
     assert result.exit_code == 0, result.output

@@ -69,7 +69,7 @@ def test_the_help_lists_only_what_video_takes():
     refused = run("video", "clip.mp4", "--noise", "64x64")
     assert (refused.exit_code, refused.stderr) == (
         2,
-        "Error: No such option '--noise'. (Did you mean one of: '--seed', '--tile'?) (see: inceptionism video --help)\n",
+        "Error: No such option '--noise'. (Did you mean one of: '--loss', '--seed', '--tile'?) (see: inceptionism video --help)\n",
     )
 
 

@@ -23,7 +23,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 # Between them, every option away from its default: a photo dream and a noise dream.
 PHOTO = DreamSettings(
     preset="deep", model="tiny", weights="random", mean=(100, 110.5, 120), labels_file="labels.txt",
-    layers=("conv2:1,3=2", "conv3"), classes=("class3=2",),
+    layers=("conv2:1,3=2", "conv3"), classes=("class3=2",), loss="abs-mean",
     octaves=2, octave_scale=1.5, steps=3, step_size=4.0, jitter=5, lap_levels=2, smooth=0.5, tv=0.1,
     keep_colors=True, tile=24, memory_budget=64, lr=0.1, seed=7, max_size=None, device="cpu", precision="fp32",
 )  # fmt: skip

@@ -18,7 +18,8 @@ from inceptionism.objectives import (
 
 LABELS = ["banana", "Granny Smith", "bandana", "orange"]
 LAYER_SPEC_HELP = (
-    "use name[:channels][@x,y][=weight], e.g. fire7, fire7:12, fire7:3,12,40=2, fire7:0-15=0.5 or fire7:12@100,80"
+    "use name[:channels][@x,y][=weight][~loss], e.g. fire7, fire7:12, fire7:3,12,40=2, fire7:0-15=0.5, "
+    "fire7:12@100,80 or fire7=2~abs-mean"
 )
 
 
@@ -90,11 +91,11 @@ def test_class_spec(spec, index, description):
     ("spec", "error", "message"),
     [
         ("banan", UnknownNameError,
-         "unknown class 'banan'; did you mean banana, bandana? (list them with: inceptionism classes)"),
+         "unknown class 'banan'; did you mean banana, bandana? (its classes are banana, Granny Smith, bandana, orange)"),
         ("grany smith=2", UnknownNameError,
-         "unknown class 'grany smith'; did you mean Granny Smith? (list them with: inceptionism classes)"),
-        ("zzz", UnknownNameError, "unknown class 'zzz' (list them with: inceptionism classes)"),
-        ("-1", UnknownNameError, "unknown class '-1' (list them with: inceptionism classes)"),
+         "unknown class 'grany smith'; did you mean Granny Smith? (its classes are banana, Granny Smith, bandana, orange)"),
+        ("zzz", UnknownNameError, "unknown class 'zzz' (its classes are banana, Granny Smith, bandana, orange)"),
+        ("-1", UnknownNameError, "unknown class '-1' (its classes are banana, Granny Smith, bandana, orange)"),
         ("4", InvalidParameterError, "class 4 does not exist: there are classes 0..3"),
         ("12=2", InvalidParameterError, "class 12 does not exist: there are classes 0..3"),
         ("banana=x", InvalidParameterError, "bad weight in class spec 'banana=x': use NAME[=weight], e.g. banana=2"),

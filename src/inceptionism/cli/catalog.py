@@ -31,15 +31,19 @@ def _shown(value: object) -> str:
 
 @cli.command("classes")
 @click.argument("search", required=False)
-def classes_command(search: str | None) -> None:
-    """List the ImageNet classes dream --class takes, or those containing SEARCH.
+@click.option("--model", "-m", default=None, metavar="NAME",
+              help="The classes of this network (one you trained: NAME.pt).  [default: ImageNet's]")  # fmt: skip
+def classes_command(search: str | None, model: str | None) -> None:
+    """List the classes dream --class takes (ImageNet's, or a network's), or those containing SEARCH.
 
     \b
     Examples:
         inceptionism classes
         inceptionism classes dog
+        inceptionism classes --model mine.pt
     """
-    for index, label in enumerate(imagenet_classes()):
+    labels = imagenet_classes() if model is None else shared_model(model).labels
+    for index, label in enumerate(labels):
         if search is None or search.lower() in label.lower():
             click.echo(f"{index:>4}  {label}")
 

@@ -35,13 +35,9 @@ from inceptionism.training.train import Hooks, train
     metavar="NAME",
     help="The network to start from (its weights must be here; see: inceptionism models).",
 )
-@click.option(
-    "--weights",
-    type=click.Choice(["default", "random"]),
-    default="default",
-    show_default=True,
-    help="Start from the model's published weights, or from random ones.",
-)
+@click.option("--weights", default="default", show_default=True, metavar="default|random|FILE",
+              help="Start from the model's published weights, random ones, or a file of them (offline: the file "
+              "the download error names).")  # fmt: skip
 @option_flags(TRAIN_OPTIONS)
 @option_flags({name: OPTIONS[name] for name in ("device", "precision")})
 @click.option("--restart", is_flag=True, help="Start over, discarding the checkpoint of an earlier run.")

@@ -176,7 +176,8 @@ class Dreamer:
         if self._guide_terms is not None:
             terms.extend(self._guide_terms)
         elif self.settings.layers:
-            terms.append(total(parse_layer_spec(spec, image_size=size) for spec in self.settings.layers))
+            loss = self.settings.loss
+            terms.append(total(parse_layer_spec(spec, image_size=size, loss=loss) for spec in self.settings.layers))
         if self._custom is not None:
             terms.append(self._custom)
         built = total(terms)

@@ -23,6 +23,7 @@ from inceptionism.engine.pixels import PIXEL_MAX
 from inceptionism.engine.presets import PRESETS
 from inceptionism.engine.runtime import PRECISIONS, check_device_name
 from inceptionism.errors import InvalidParameterError, unknown_name
+from inceptionism.objectives.losses import DEFAULT_LOSS, LOSS_NAMES
 from inceptionism.objectives.specs import split_class_spec, split_layer_spec
 
 SIDE_LIMIT = 8192
@@ -303,12 +304,14 @@ OPTIONS: dict[str, Option] = {
         Option("labels_file", None, "Class names, one per line ('/a/abbey 0' lines too), for the network's outputs.",
                optional(_text(PATH_LENGTH)), shown_default="the model's", metavar="FILE",
                flags=("--labels-file", "--labels")),
-        Option("layers", (), "name[:channels][@x,y][=weight], repeatable, e.g. fire7:3,12=2 or fire7:12@100,80 "
-               "(one neuron).", _specs(split_layer_spec, False), shown_default="model's default", metavar="SPEC",
-               repeatable=True, flags=("--layer", "-l")),
+        Option("layers", (), "name[:channels][@x,y][=weight][~loss], repeatable, e.g. fire7:3,12=2, "
+               "fire7:12@100,80 (one neuron) or fire5~abs-mean.", _specs(split_layer_spec, False),
+               shown_default="model's default", metavar="SPEC", repeatable=True, flags=("--layer", "-l")),
         Option("classes", (), "ImageNet class to dream, by name or index, repeatable, e.g. banana=2 "
                "(see: inceptionism classes).", _specs(split_class_spec, True), shown_default="", metavar="NAME",
                repeatable=True, flags=("--class", "-c")),
+        Option("loss", DEFAULT_LOSS, "How a layer's activation is raised: mean-square (DeepDream's), mean, abs-mean "
+               "or l2-norm; a layer spec's own ~loss wins.", choices=LOSS_NAMES),
         Option("noise", None, "Start from noise of this size instead of an image (each side up to max-size).",
                optional(parse_size), minimum=1, maximum=SIDE_LIMIT, unit="px", shown_default="", metavar="WxH",
                kind=int),

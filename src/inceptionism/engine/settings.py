@@ -59,6 +59,7 @@ class DreamSettings:
     labels_file: str | None = _default("labels_file")
     layers: tuple[str, ...] = _default("layers")
     classes: tuple[str, ...] = _default("classes")
+    loss: str = _default("loss")
     noise: tuple[int, int] | None = _default("noise")
     param: str | None = _default("param")
     octaves: int = _default("octaves")

@@ -18,13 +18,15 @@ from collections.abc import Iterable, Sequence
 
 from inceptionism.errors import InvalidParameterError, UnknownNameError, closest
 from inceptionism.objectives.base import Objective, total
+from inceptionism.objectives.losses import DEFAULT_LOSS, check_loss
 from inceptionism.objectives.terms import class_logit, layer, neuron
 
 CHANNEL_LIMIT = 65536
 """Channels a spec may name, and the highest channel index + 1 (no network has more)."""
 _SPEC = re.compile(r"^(?P<name>[^:=@]+?)(?::(?P<channels>[^=@]*))?(?:@(?P<at>[^=]*))?(?:=(?P<weight>.*))?$")
 _SPEC_HELP = (
-    "use name[:channels][@x,y][=weight], e.g. fire7, fire7:12, fire7:3,12,40=2, fire7:0-15=0.5 or fire7:12@100,80"
+    "use name[:channels][@x,y][=weight][~loss], e.g. fire7, fire7:12, fire7:3,12,40=2, fire7:0-15=0.5, "
+    "fire7:12@100,80 or fire7=2~abs-mean"
 )
 
 
@@ -52,6 +54,9 @@ def split_class_spec(spec: str) -> tuple[str, float]:
     return name.strip(), _weight(spec, weight_text, "class spec") if equals else 1.0
 
 
+FEW_CLASSES = 20  # a network of at most this many classes (one you trained) names them all in an error
+
+
 def parse_class_spec(spec: str, labels: Sequence[str]) -> Objective:
     """Turn ``"banana"``, ``"Banana=2"`` or ``"954=0.5"`` into :func:`class_logit`.
 
@@ -71,7 +76,9 @@ def parse_class_spec(spec: str, labels: Sequence[str]) -> Objective:
     if name.lower() not in lowered:
         close = closest(name.lower(), lowered)
         hint = f"; did you mean {', '.join(labels[lowered.index(c)] for c in close)}?" if close else ""
-        raise UnknownNameError(f"unknown class {name!r}{hint} (list them with: inceptionism classes)")
+        few = len(labels) <= FEW_CLASSES
+        listing = f"its classes are {', '.join(labels)}" if few else "list them with: inceptionism classes"
+        raise UnknownNameError(f"unknown class {name!r}{hint} ({listing})")
     index = lowered.index(name.lower())
     return class_logit(index, weight=weight, label=labels[index])
 
@@ -79,9 +86,12 @@ def parse_class_spec(spec: str, labels: Sequence[str]) -> Objective:
 def split_layer_spec(spec: str) -> tuple[str, list[int] | None, tuple[int, int] | None, float]:
     """Split ``"fire7:12@100,80=2"`` into ``("fire7", [12], (100, 80), 2.0)``.
 
+    A loss after ``~`` (see :func:`spec_loss`) is left out.
+
     >>> split_layer_spec("fire7:0-2=0.5")
     ('fire7', [0, 1, 2], None, 0.5)
     """
+    spec, _ = _without_loss(spec)
     match = _SPEC.match(spec.strip())
     if not match or not match["name"].strip():
         raise InvalidParameterError(f"bad layer spec {spec!r}: {_SPEC_HELP}")
@@ -105,18 +115,36 @@ def split_layer_spec(spec: str) -> tuple[str, list[int] | None, tuple[int, int] 
     return match["name"].strip(), channels, at, weight
 
 
-def parse_layer_spec(spec: str, *, image_size: tuple[int, int] | None = None) -> Objective:
+def _without_loss(spec: str) -> tuple[str, str | None]:
+    """``"fire7=2~abs-mean"`` as ``("fire7=2", "abs-mean")``: the spec, and the loss it names (checked) if any."""
+    body, mark, loss = spec.rpartition("~")
+    if not mark:
+        return spec, None
+    return body, check_loss(loss.strip(), f"layer spec {spec!r}")
+
+
+def spec_loss(spec: str) -> str | None:
+    """The loss a layer spec names after ``~`` (``"fire7~l2-norm"``), ``None`` where it names none.
+
+    >>> spec_loss("fire7:3=2~abs-mean"), spec_loss("fire7")
+    ('abs-mean', None)
+    """
+    return _without_loss(spec)[1]
+
+
+def parse_layer_spec(spec: str, *, image_size: tuple[int, int] | None = None, loss: str = DEFAULT_LOSS) -> Objective:
     """Turn ``"fire7:3,12,40=2"`` into :func:`layer` ``("fire7", [3, 12, 40], weight=2)``.
 
     ``"fire7:12@200,150"`` becomes a :func:`neuron` at pixel (200, 150) of an image of
-    ``image_size`` ``(width, height)``.
+    ``image_size`` ``(width, height)``. A layer term takes the loss its spec names after
+    ``~``, else ``loss``; a neuron is one value, raised as it is.
 
     Raises:
         InvalidParameterError: naming the spec and the accepted form.
     """
     name, channels, at, weight = split_layer_spec(spec)
     if at is None or channels is None:
-        return layer(name, channels, weight=weight)
+        return layer(name, channels, weight=weight, loss=spec_loss(spec) or loss)
     if image_size is None:
         raise InvalidParameterError(f"the neuron {spec!r} needs the image size to place @{at[0]},{at[1]}")
     (x, y), (width, height) = at, image_size

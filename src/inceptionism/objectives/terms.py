@@ -10,7 +10,8 @@ from torch import Tensor
 from inceptionism.checks import check_number
 from inceptionism.errors import InvalidParameterError
 from inceptionism.models.network import CLASSES, INPUT, Network
-from inceptionism.objectives.base import SHIFT, Features, Objective, mean_square
+from inceptionism.objectives.base import SHIFT, Features, Objective
+from inceptionism.objectives.losses import DEFAULT_LOSS, LOSSES, check_loss
 
 
 def _weighted(description: str, weight: float) -> str:
@@ -32,20 +33,24 @@ def _channels_exist(name: str, channels: Sequence[int]):
     return check
 
 
-def layer(name: str, channels: Sequence[int] | None = None, *, weight: float = 1.0) -> Objective:
-    """Mean squared activation of ``name`` (only ``channels`` if given), times ``weight``.
+def layer(
+    name: str, channels: Sequence[int] | None = None, *, weight: float = 1.0, loss: str = DEFAULT_LOSS
+) -> Objective:
+    """The ``loss`` (mean square by default) of ``name``'s activation (only ``channels`` if given), times ``weight``.
 
-    >>> str(layer("fire7", [12], weight=2))
-    'fire7:12=2'
+    >>> str(layer("fire7", [12], weight=2)), str(layer("fire7", loss="abs-mean"))
+    ('fire7:12=2', 'fire7~abs-mean')
     """
     chosen = list(channels) if channels else None
-    description = _weighted(name + (":" + ",".join(map(str, chosen)) if chosen else ""), weight)
+    reduce = LOSSES[check_loss(loss)]
+    named = name + (":" + ",".join(map(str, chosen)) if chosen else "")
+    description = _weighted(named, weight) + ("" if loss == DEFAULT_LOSS else f"~{loss}")
 
     def term(features: Features) -> Tensor:
         activation = features[name]
         if chosen is not None:
             activation = activation[:, chosen]
-        return weight * mean_square(activation)
+        return weight * reduce(activation)
 
     return Objective(term, layers=[name], description=description, checks=[_channels_exist(name, chosen or ())])
 

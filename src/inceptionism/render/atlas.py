@@ -313,9 +313,8 @@ def atlas(
     tiles = [AtlasTile(channel, *found[channel]) for channel in chosen]  # type: ignore[misc]
     params = {"model": net.name, "layer": layer, **drawn, "channels": chosen}
     reads = {"photo": photo, **network_files(net.name, net.weights)}
-    labels = net.labels if layer in (LOGITS, CLASSES) else ()
     return AtlasResult(net.name, layer, tiles, params, rendered=len(missing), ranking=ranking, reads=reads,
-                       labels=labels)  # fmt: skip
+                       labels=net.labels if layer in (LOGITS, CLASSES) else ())  # fmt: skip
 
 
 def _keep(

@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from inceptionism.engine.runtime import give_back_freed_memory
 from inceptionism.errors import ImageError
-from inceptionism.io.images import pixel_layout
+from inceptionism.io.rgb import pixel_layout
 from inceptionism.io.video import probe
 from inceptionism.web.memory import decode_large_images_apart
 
