@@ -190,6 +190,7 @@ def test_the_studio_offers_the_models_folder_by_bare_name(home):
     assert catalog.names()[-1] == "mine.pt"
     assert catalog.names()[0] == catalog.default == "squeezenet1_1"
     assert catalog.network("mine.pt").labels == KINDS
+    assert catalog.network("mine.pt").name == "mine.pt"  # what a result records: no path of the server
     info = catalog.info("mine.pt")
     assert (info.description, info.default_layer) == ("squeezenet1_1 fine-tuned on 3 classes", "fire7")
     assert info.layer_channels["conv10"] == 3

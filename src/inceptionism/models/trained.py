@@ -192,12 +192,14 @@ def is_safetensors(path: str | os.PathLike) -> bool:
 
 def trained_entry(path: str | os.PathLike) -> Any:
     """The registry entry of the model file ``path`` (the base model's, with the new classifier and the file)."""
-    text = model_path(os.fspath(path))
-    return _entry(text, file_sha256(text) if os.path.isfile(text) else "")
+    given = os.fspath(path)
+    text = model_path(given)
+    return _entry(text, file_sha256(text) if os.path.isfile(text) else "", given)
 
 
 @functools.lru_cache(maxsize=32)
-def _entry(path: str, sha256: str) -> Any:
+def _entry(path: str, sha256: str, name: str) -> Any:
+    """The entry of the file ``path``, named ``name`` as it was given (a bare name of the models folder stays bare)."""
     from inceptionism.models.registry import get_model_entry  # the registry takes model files through here
     from inceptionism.models.weights import WeightsFile
 
@@ -207,7 +209,7 @@ def _entry(path: str, sha256: str) -> Any:
     preprocessing = Preprocessing(**info["preprocessing"]) if "preprocessing" in info else base.weights.preprocessing
     weights = WeightsFile.of(path, preprocessing=preprocessing, labels=classes, meta=info)
     build = functools.partial(_built, base.build, info["head"], len(classes))
-    return dataclasses.replace(base, name=path, description=f"{info['base']} fine-tuned on {len(classes)} classes",
+    return dataclasses.replace(base, name=name, description=f"{info['base']} fine-tuned on {len(classes)} classes",
                                build=build, weights=weights, optional_keys=())  # fmt: skip
 
 

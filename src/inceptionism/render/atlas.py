@@ -40,6 +40,7 @@ from inceptionism.models import cache, shared_model
 from inceptionism.models.network import CLASSES, LOGITS, Network
 from inceptionism.objectives import channel_each, parse_channels
 from inceptionism.render.sheet import contact_sheet
+from inceptionism.render.show import png_bytes
 from inceptionism.render.still import network_files
 from inceptionism.render.tilecache import TileCache, tile_name
 
@@ -121,6 +122,10 @@ class AtlasResult:
         """The tiles as a labelled contact sheet (``layer:channel``, or a class's name, under each)."""
         names = [self.labels[t.channel] if self.labels else f"{self.layer}:{t.channel}" for t in self.tiles]
         return contact_sheet([t.image for t in self.tiles], names, columns=columns)
+
+    def _repr_png_(self) -> bytes:
+        """The contact sheet, for Jupyter."""
+        return png_bytes(self.sheet())
 
     def save_tiles(self, directory: str | Path) -> list[Path]:
         """Write every tile as ``directory/{layer}_c{channel}.png`` (the folder is made if missing)."""

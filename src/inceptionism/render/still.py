@@ -24,6 +24,7 @@ from inceptionism.models.network import Network
 from inceptionism.models.registry import CAFFE_PREFIX
 from inceptionism.models.trained import is_model_file, model_checksum
 from inceptionism.objectives import Objective, total
+from inceptionism.render.show import image_html, png_bytes
 
 
 @dataclass
@@ -47,6 +48,14 @@ class DreamResult:
     losses: list[float] = field(repr=False)
     source: LoadedImage = field(repr=False)
     settings: DreamSettings = field(repr=False)
+
+    def _repr_png_(self) -> bytes:
+        """The image, for Jupyter."""
+        return png_bytes(self.image)
+
+    def _repr_html_(self) -> str:
+        """The image and its key settings, for Jupyter."""
+        return image_html(self.image, self.params)
 
 
 def dream(

@@ -39,6 +39,7 @@ from inceptionism.render.segments import (
     dream_segment,
     encode_frame,
 )
+from inceptionism.render.show import media_html
 from inceptionism.render.still import compose_settings
 from inceptionism.render.videoplan import ONE_CHAIN_ON_A_CLUSTER, VideoPlan, plan_video
 
@@ -50,6 +51,10 @@ class VideoResult:
     output: Path
     params: dict[str, Any]
     frames: int
+
+    def _repr_html_(self) -> str:
+        """The dreamed video, playing, and its key settings, for Jupyter."""
+        return media_html(self.output, {**self.params, "frames": self.frames})
 
 
 def video(

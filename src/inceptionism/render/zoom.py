@@ -32,6 +32,7 @@ from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.framestore import FrameStore, resumed_seed, work_dir_for
 from inceptionism.render.labels import LabelTrack, label_paths
 from inceptionism.render.motion import move
+from inceptionism.render.show import media_html
 from inceptionism.render.still import compose_settings, input_files, split_layers
 
 # Every frame after the first starts from a dreamed frame: it needs a lighter schedule. Measured on
@@ -122,6 +123,10 @@ class ZoomResult:
     params: dict[str, Any]
     labels: Sequence[Path] = field(default_factory=tuple)
     frames: int = 0
+
+    def _repr_html_(self) -> str:
+        """The animation, playing, and its key settings, for Jupyter."""
+        return media_html(self.output, {**self.params, "frames": self.frames})
 
 
 def zoom(

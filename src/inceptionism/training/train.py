@@ -24,6 +24,7 @@ from inceptionism.io.files import check_writable
 from inceptionism.models.network import Network
 from inceptionism.models.registry import get_model
 from inceptionism.models.trained import SUFFIXES, replace_head, save_trained
+from inceptionism.render.show import media_html
 from inceptionism.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from inceptionism.training.dataset import Dataset, scan_dataset, split_dataset
 from inceptionism.training.fit import BatchCallback, Batches, EpochRecord, Trainer
@@ -51,6 +52,14 @@ class TrainResult:
     metrics: Path
     chart: Path
     resumed: int = 0
+
+    def _repr_html_(self) -> str:
+        """The run's chart and its last figures, for Jupyter."""
+        last = self.records[-1]
+        accuracy = "-" if last.val_accuracy is None else f"{last.val_accuracy:.1%}"
+        caption = (f"{self.path.name} · {len(self.classes)} classes: {', '.join(self.classes)} · {last.epoch} epochs"
+                   f" · validation accuracy {accuracy}")  # fmt: skip
+        return media_html(self.chart, {}, caption=caption)
 
 
 @dataclass

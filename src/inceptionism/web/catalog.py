@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -54,8 +55,15 @@ class ModelCatalog:
 
     @staticmethod
     def _located(name: str) -> str:
-        """A registered name as it is; a trained network's file name as its path in the models folder."""
-        return str(models_dir() / name) if is_model_file(name) else name
+        """How the registry is asked for ``name``: a registered name, or a trained network's bare file name.
+
+        A bare name is found in the models folder and recorded as it is, so no path of the server
+        reaches a result; the folder's path is given only where a file of that name is in the
+        server's own working folder (which a bare name would find first).
+        """
+        if not is_model_file(name) or not os.path.exists(name):
+            return name
+        return str(models_dir() / name)
 
     def info(self, name: str) -> ModelInfo:
         """Name, description and layers of ``name`` (for the registry's, without loading weights)."""
