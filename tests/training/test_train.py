@@ -16,6 +16,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from inceptionism.errors import InvalidParameterError, OutputError, UnknownNameError
+from inceptionism.models import get_model
 from inceptionism.models.trained import read_info
 from inceptionism.training.checkpoint import checkpoint_path
 from inceptionism.training.fit import EpochRecord, TrainingStopped
@@ -211,3 +212,18 @@ def test_a_model_file_tells_the_epochs_it_was_trained(dataset, tmp_path):
     except InvalidParameterError:
         return  # refused: as good as telling it
     assert read_info(result.path)["training"]["epochs"] == len(result.records) == result.records[-1].epoch
+
+
+@pytest.mark.parametrize("model", ["bvlc_googlenet", "googlenet"])
+def test_the_googlenets_train_with_a_classifier_of_their_own_kind(dataset, tmp_path, model):
+    # Random weights (the published ones are downloaded, and tests never download): the point is the
+    # head, a Caffe InnerProduct (which flattens its input) or a torch Linear, replaced by its own kind.
+    result = train(dataset, tmp_path / f"{model}.pt", model=model, weights="random", epochs=1,
+                   **{**FAST, "size": 64})  # fmt: skip
+    net = get_model(str(result.path))
+    head = net.body.get_submodule(read_info(result.path)["head"])
+    base = get_model(model, weights="random").body.get_submodule(read_info(result.path)["head"])
+    assert type(head) is type(base) and head.weight.shape[0] == len(KINDS)
+    with torch.no_grad():
+        scores = net(torch.rand(2, 3, 64, 64) * 255)
+    assert scores.shape == (2, len(KINDS)) and torch.isfinite(scores).all()

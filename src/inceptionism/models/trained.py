@@ -23,6 +23,7 @@ file as its weights, checked against the SHA-256 the file had when it was read.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -115,13 +116,15 @@ def replace_head(body: nn.Module, classes: int) -> str:
     module's order: the one whose outputs are the class scores.
     """
     path, old = _last_classifier(body)
-    if isinstance(old, nn.Linear):
-        new: nn.Module = nn.Linear(old.in_features, classes, bias=old.bias is not None)
-    else:
-        new = nn.Conv2d(old.in_channels, classes, kernel_size=old.kernel_size, bias=old.bias is not None)
+    new = copy.deepcopy(old)  # the same kind of layer (a Caffe InnerProduct flattens its input first)
+    new.weight = nn.Parameter(old.weight.new_empty((classes, *old.weight.shape[1:])))
     nn.init.normal_(new.weight, std=0.01)  # small scores at first: none dominates before it has learned
-    if new.bias is not None:
-        nn.init.zeros_(new.bias)
+    if old.bias is not None:
+        new.bias = nn.Parameter(old.bias.new_zeros(classes))
+    if isinstance(new, nn.Linear):
+        new.out_features = classes
+    else:
+        new.out_channels = classes
     parent, _, name = path.rpartition(".")
     setattr(body.get_submodule(parent) if parent else body, name, new)
     if getattr(body, "rectified_logits", False):
