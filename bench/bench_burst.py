@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,9 @@ import torch
 
 from inceptionism.io.images import sample_path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from web.server_process import free_port, wait_until_answering
+
 ROUNDS = 3
 BURST = 16
 QUEUE_LIMIT = 8
@@ -42,25 +44,14 @@ SMALL = {"octaves": 1, "steps": 2, "layers": ["fire3"]}
 
 def start_studio(data_dir: Path) -> tuple[subprocess.Popen, str]:
     """``inceptionism serve`` over ``data_dir`` on a free port, and its URL once it answers."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("INCEPTIONISM_")}
     env |= {"INCEPTIONISM_QUEUE_LIMIT": str(QUEUE_LIMIT), "INCEPTIONISM_WORKERS": "1"}
     command = [sys.executable, "-m", "inceptionism", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the studio did not start: {process.stderr.read()}")
-        try:
-            if httpx.get(f"{url}/api/presets", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the studio did not answer within 120 s")
+    wait_until_answering(process, url, timeout=120)
+    return process, url
 
 
 def submit(url: str, params: dict, files: dict | None = None) -> httpx.Response:

@@ -40,14 +40,20 @@ def start_server(data_dir: Path, *, tiny: bool = True, **extra) -> tuple[subproc
     code = LAUNCH.format(tests=str(TESTS), tiny=tiny, data_dir=str(data_dir), port=port, extra=extra)
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    wait_until_answering(process, url, timeout=60)
+    return process, url
+
+
+def wait_until_answering(process: subprocess.Popen, url: str, *, timeout: float) -> None:
+    """Return once the studio ``process`` at ``url`` answers; raise if it dies or is silent for ``timeout`` s."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the studio did not start: {process.stderr.read()}")
         try:
             if httpx.get(f"{url}/api/presets", timeout=1).status_code == 200:
-                return process, url
+                return
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("the studio did not answer within 60 s")
+    raise RuntimeError(f"the studio did not answer within {timeout:g} s")

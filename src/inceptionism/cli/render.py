@@ -41,7 +41,7 @@ def run_render(
     A stopped render exits 130 with one line saying where its finished ``kept`` frames are
     and how to resume.
     """
-    stop = _StopOnInterrupt(unit)
+    stop = StopOnInterrupt(unit)
     with tqdm(total=total, unit=unit, file=sys.stderr, disable=True if quiet else None, **bar_size(sys.stderr)) as bar:
 
         def frame_done(done: FrameDone) -> bool:
@@ -57,14 +57,14 @@ def run_render(
             fail(f"{stopped} (the finished {unit}s are in {kept})", EXIT_INTERRUPTED)
 
 
-class _StopOnInterrupt:
+class StopOnInterrupt:
     """The first Ctrl-C asks to stop after the current frame; a second one stops at once."""
 
     def __init__(self, unit: str) -> None:
         self.asked = False
         self.unit = unit
 
-    def __enter__(self) -> _StopOnInterrupt:
+    def __enter__(self) -> StopOnInterrupt:
         self._previous = signal.signal(signal.SIGINT, self._ask)
         return self
 

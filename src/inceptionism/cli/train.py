@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from inceptionism.cli.app import EXIT_INTERRUPTED, cli, fail, show_notices
 from inceptionism.cli.options import option_flags
-from inceptionism.cli.render import _StopOnInterrupt, bar_size
+from inceptionism.cli.render import StopOnInterrupt, bar_size
 from inceptionism.engine.options import OPTIONS
 from inceptionism.training.fit import EpochRecord, TrainingStopped
 from inceptionism.training.options import TRAIN_OPTIONS
@@ -60,7 +60,7 @@ def train_command(dataset: Path, output: Path, model: str, weights: str, device:
     """
     show_notices(quiet)
     given = {name: value for name, value in options.items() if value is not None}
-    stop = _StopOnInterrupt("batch")
+    stop = StopOnInterrupt("batch")
     with _Bars(quiet, stop) as bars, stop:
         try:
             result = train(dataset, output, model=model, weights=weights, device=device or "auto",
@@ -76,7 +76,7 @@ def train_command(dataset: Path, output: Path, model: str, weights: str, device:
 class _Bars:
     """The bars of a run: reading the images, then one per epoch; a line after each epoch."""
 
-    def __init__(self, quiet: bool, stop: _StopOnInterrupt) -> None:
+    def __init__(self, quiet: bool, stop: StopOnInterrupt) -> None:
         self.quiet, self.stop = quiet, stop
         self.bar: tqdm | None = None
         self.desc = ""

@@ -48,10 +48,17 @@ class ModelCatalog:
             if name not in self._given:
                 raise unknown_name("model", name, self._given, "GET /api/models", argument="model")
             return self._given[name]()
-        # only names offered: a caffe:PATH or a path would read files of the request's choosing
-        if name not in self.names():
-            raise unknown_name("model", name, self.names(), "GET /api/models", argument="model")
-        return shared_model(self._located(name))
+        return shared_model(self._offered(name))
+
+    def _offered(self, name: str) -> str:
+        """``name`` as the registry is asked for it, if it is offered (the folder's listing read once).
+
+        Only names offered: a ``caffe:PATH`` or a path would read files of the request's choosing.
+        """
+        offered = self.names()
+        if name not in offered:
+            raise unknown_name("model", name, offered, "GET /api/models", argument="model")
+        return self._located(name)
 
     @staticmethod
     def _located(name: str) -> str:
@@ -70,8 +77,7 @@ class ModelCatalog:
         if self._given is not None:
             net = self.network(name)
             return ModelInfo(name, net.name, net.default_layer, net.layer_channels)
-        if name not in self.names():
-            raise unknown_name("model", name, self.names(), "GET /api/models", argument="model")
-        entry = get_model_entry(self._located(name))
-        shapes = self.network(name) if is_model_file(name) else shared_model(name, weights=None)  # shapes only
+        located = self._offered(name)
+        entry = get_model_entry(located)
+        shapes = shared_model(located, weights="default" if is_model_file(name) else None)  # registry's: shapes only
         return ModelInfo(name, entry.description, entry.default_layer, shapes.layer_channels)
