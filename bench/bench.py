@@ -56,7 +56,7 @@ def plain_dream(net, pixels: torch.Tensor, layer: str, schedule: Schedule, seed:
     ``net`` must be an fp32, NCHW copy; with ``cut=False`` its parameters must be trainable.
     """
     generator = torch.Generator().manual_seed(seed)
-    sizes = schedule.octave_sizes(*pixels.shape[-2:])
+    sizes = schedule.octave_shapes(*pixels.shape[-2:])
     detail = torch.zeros(1, 3, *sizes[0])
     captured = {}
     hook = net.body.get_submodule(layer).register_forward_hook(lambda m, i, output: captured.update(out=output))

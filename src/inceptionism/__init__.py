@@ -15,7 +15,9 @@ from inceptionism.models import get_model, list_models
 from inceptionism.objectives import Objective, as_objective
 from inceptionism.render import DreamResult, dream
 from inceptionism.render.atlas import AtlasResult, AtlasTile, atlas
+from inceptionism.render.bar import ProgressBar
 from inceptionism.render.batch import BatchResult, batch
+from inceptionism.render.snapshots import Snapshots
 from inceptionism.render.video import VideoResult, video
 from inceptionism.render.zoom import ZoomResult, ZoomSettings, zoom
 from inceptionism.training.train import TrainResult, train
@@ -35,7 +37,9 @@ __all__ = [
     "PixelImage",
     "Prediction",
     "Progress",
+    "ProgressBar",
     "Schedule",
+    "Snapshots",
     "TrainResult",
     "VideoResult",
     "ZoomResult",

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import torch
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 
 from inceptionism.engine.options import Option
 from inceptionism.io.images import ImageInput, load_image, to_tensor
+from inceptionism.models.imported import Convention
 from inceptionism.models.network import LOGITS, Network
-from inceptionism.models.registry import shared_model
+from inceptionism.models.registry import network_of
 
 CLASSIFY_OPTIONS: dict[str, Option] = {
     "top": Option("top", 5, "How many labels to print.", minimum=1, maximum=1000, kind=int, flags=("--top", "-k")),
@@ -61,28 +62,27 @@ def class_probabilities(image: ImageInput, net: Network) -> Tensor:
 def classify(
     image: ImageInput,
     *,
-    model: str | Network = "squeezenet1_1",
+    model: str | nn.Module = "squeezenet1_1",
     weights: str | None = "default",
     top: int = 5,
     mean: Sequence[float] | None = None,
     labels_file: str | None = None,
+    convention: Convention | None = None,
 ) -> list[Prediction]:
     """The ``top`` most likely classes of ``image``, best first.
 
     The whole image is scaled so its short side matches the network's training size (and
-    centre-cropped to a square for a network whose head has a fixed size). ``mean`` and
-    ``labels_file`` are passed to :func:`~inceptionism.models.get_model`.
+    centre-cropped to a square for a network whose head has a fixed size). ``model`` is a name,
+    a file or a module, as :func:`~inceptionism.dream` takes it; ``mean``, ``labels_file`` and
+    ``convention`` (how a network from outside takes its pixels, and its size) are passed to
+    :func:`~inceptionism.models.get_model`.
 
     >>> from inceptionism.io.images import sample_path
     >>> classify(sample_path(), top=1)[0].label  # Chelsea the cat
     'Egyptian cat'
     """
     CLASSIFY_OPTIONS["top"].check("top", top)
-    net = (
-        model
-        if isinstance(model, Network)
-        else shared_model(model, weights=weights, mean=mean, labels_file=labels_file)
-    )
+    net = network_of(model, weights=weights, mean=mean, labels_file=labels_file, convention=convention)
     probabilities = class_probabilities(image, net)
     values, indices = probabilities.topk(min(top, probabilities.numel()))
     return [

@@ -47,7 +47,7 @@ def test_batch_with_a_sweep_an_index_and_a_sheet_then_a_rerun_keeps_them(tmp_pat
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--sweep", "octave=2"], "Error: unknown option 'octave'; did you mean octaves, octave_scale, tv?"),
+        (["--sweep", "octave=2"], "Error: unknown option 'octave'; did you mean octaves, octave_scale, octave_sizes?"),
         (["--sweep", "octaves=x"], "Error: sweep octaves: 'x' is not a whole number (--sweep)"),
         (
             ["--cluster", "nowhere"],

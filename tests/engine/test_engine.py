@@ -120,7 +120,7 @@ def test_schedule_rejects_bad_values(options, message):
 
 
 def test_octave_sizes_smallest_first():
-    assert Schedule(octaves=4, octave_scale=1.4).octave_sizes(300, 451) == [
+    assert Schedule(octaves=4, octave_scale=1.4).octave_shapes(300, 451) == [
         (109, 164),
         (153, 230),
         (214, 322),

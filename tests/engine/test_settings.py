@@ -23,11 +23,14 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 # Between them, every option away from its default: a photo dream and a noise dream.
 PHOTO = DreamSettings(
     preset="deep", model="tiny", weights="random", mean=(100, 110.5, 120), labels_file="labels.txt",
+    std=(1, 2, 3), channel_order="BGR", value_range="0-255", input_size=227, random_scale=0.1, random_rotate=5,
     layers=("conv2:1,3=2", "conv3"), classes=("class3=2",), loss="abs-mean",
     octaves=2, octave_scale=1.5, steps=3, step_size=4.0, jitter=5, lap_levels=2, smooth=0.5, tv=0.1,
     keep_colors=True, tile=24, memory_budget=64, lr=0.1, seed=7, max_size=None, device="cpu", precision="fp32",
 )  # fmt: skip
-NOISE = DreamSettings(noise=(48, 40), param="pixel", octaves=2, steps=2, seed=3, max_size=64, weights="model.pth")
+NOISE = DreamSettings(
+    noise=(48, 40), param="pixel", octave_sizes=(24, 48), steps=2, seed=3, max_size=64, weights="model.pth"
+)
 
 
 def test_every_option_is_off_its_default_in_one_of_the_two():
@@ -148,8 +151,15 @@ def test_the_schedule_shares_the_bounds_and_defaults():
         ({"seed": 2**63}, "seed must be in 0..9223372036854775807, got 9223372036854775808"),
         ({"device": "cuda:x"}, "device must be one of auto, cpu, cuda, mps, got 'cuda:x'"),
         ({"model": ""}, "model must be a name of 1..4096 characters, got ''"),
-        ({"mean": "1,2"}, "mean must be three numbers B,G,R in 0..255 like 104,117,123, got '1,2'"),
-        ({"mean": (1, 2, 300)}, "mean must be three numbers B,G,R in 0..255 like 104,117,123, got '(1, 2, 300)'"),
+        (
+            {"mean": "1,2"},
+            "mean must be three numbers, one per channel in the network's order, in 0..255, like 104,117,123, got '1,2'",
+        ),
+        (
+            {"mean": (1, 2, 300)},
+            "mean must be three numbers, one per channel in the network's order, in 0..255, like 104,117,123, "
+            "got '(1, 2, 300)'",
+        ),
         ({"keep_colors": 1}, "keep_colors must be True or False, got 1"),
     ],
 )

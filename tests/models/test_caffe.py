@@ -463,7 +463,10 @@ def test_a_caffe_model_needs_its_weights_given(tmp_path):
     )
     with pytest.raises(InvalidParameterError) as info:
         get_model("bvlc_googlenet", weights=None, mean=(1, 2, 3))
-    assert str(info.value) == "mean is for caffe:PATH networks; bvlc_googlenet has its own (104, 116, 122)"
+    assert str(info.value) == (
+        "mean is for networks from outside (PATH.py:FUNCTION, TorchScript, ONNX) and caffe:PATH; "
+        "bvlc_googlenet has its own (mean 104, 116, 122, BGR)"
+    )
 
 
 def test_offline_messages_do_not_leave_partial_files(tmp_path, monkeypatch):

@@ -19,9 +19,8 @@ from safetensors.torch import load_file, save_file
 
 from inceptionism.errors import UnknownNameError, WeightsError
 from inceptionism.models import get_model, shared_model
+from inceptionism.models.imported import check_same_model, model_checksum
 from inceptionism.models.trained import (
-    check_same_model,
-    model_checksum,
     model_path,
     models_dir,
     read_info,

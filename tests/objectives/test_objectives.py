@@ -6,7 +6,7 @@ from inceptionism.objectives import as_objective, layer, parse_layer_spec
 
 SPEC_FORM = (
     "use name[:channels][@x,y][=weight][~loss], e.g. fire7, fire7:12, fire7:3,12,40=2, fire7:0-15=0.5, "
-    "fire7:12@100,80 or fire7=2~abs-mean"
+    "fire7:strong:8, fire7:12@100,80 or fire7=2~abs-mean"
 )
 CHANNELS_FORM = "channels must be numbers and ranges like 0-63 or 3,12,40, got "
 

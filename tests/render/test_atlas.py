@@ -18,6 +18,8 @@ from PIL import Image
 
 from conftest import DATA, make_tiny_net
 from inceptionism import Cancelled
+from inceptionism.engine.pixels import resize
+from inceptionism.engine.ranking import channel_means
 from inceptionism.engine.runtime import resolve_device, resolve_precision
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError, UnknownNameError
 from inceptionism.io.images import load_image, read_metadata, to_tensor
@@ -28,7 +30,6 @@ from inceptionism.render.atlas import (
     ATLAS_OPTIONS,
     AtlasProgress,
     atlas,
-    channel_activations,
     check_channels,
     plan_atlas,
     rank_channels,
@@ -108,7 +109,7 @@ def test_each_tile_records_its_channels_activation_on_the_tile(tiny_net):
     result = atlas(tiny_net, "conv1", None, size=32, steps=8, cache_tiles=False)
     assert [tile.channel for tile in result.tiles] == list(range(8))  # no channels: all of them
     images = torch.cat([to_tensor(tile.image) for tile in result.tiles])
-    measured = channel_activations(tiny_net, "conv1", images)
+    measured = channel_means(tiny_net, "conv1", images)
     assert measured.shape == (8, 8)
     for item, tile in enumerate(result.tiles):
         assert tile.activation == pytest.approx(float(measured[item, tile.channel]), rel=1e-5, abs=1e-7)
@@ -119,7 +120,7 @@ def test_tiles_of_the_tiny_net_excite_their_own_channel(tiny_net):
     """Each tile is optimised for its own channel (on this random net 8 of 16; for one objective of all: 1)."""
     result = atlas(tiny_net, "conv2", None, size=32, steps=16, cache_tiles=False)
     images = torch.cat([to_tensor(tile.image) for tile in result.tiles])
-    activations = channel_activations(tiny_net, "conv2", images)  # (tile, channel)
+    activations = channel_means(tiny_net, "conv2", images)  # (tile, channel)
     own = int((activations.T.argmax(1) == torch.arange(16)).sum())
     assert own >= 5
     diagonal = activations.diagonal()
@@ -133,7 +134,7 @@ def test_default_layer_and_channel_text(tiny_net):
 
 def test_channel_activations_are_the_spatial_means_of_the_layer(tiny_net):
     images = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(3)) * 255
-    means = channel_activations(tiny_net, "conv2", images)
+    means = channel_means(tiny_net, "conv2", images)
     with torch.no_grad(), tiny_net.tap(["conv2"]) as extract:
         expected = extract(images)["conv2"].mean((2, 3))
     assert means.shape == (2, 16)
@@ -500,7 +501,8 @@ def test_save_tiles_writes_every_tile_with_its_metadata(tiny_net, tmp_path):
 
 def test_rank_channels_sorts_the_photos_activations(tiny_net):
     ranking = rank_channels(tiny_net, "conv2", PHOTO, range(16))
-    means = channel_activations(tiny_net, "conv2", to_tensor(load_image(PHOTO, max_size=512).image))[0]
+    pixels = to_tensor(load_image(PHOTO).image)  # 400x600, ranked at 341x512 (RANK_SIDE)
+    means = channel_means(tiny_net, "conv2", resize(pixels, (341, 512)))[0]
     expected = sorted(range(16), key=lambda c: -float(means[c]))
     assert [channel for channel, _ in ranking] == expected
     assert [value for _, value in ranking] == pytest.approx([float(means[c]) for c in expected])
@@ -597,7 +599,7 @@ def test_real_tiles_excite_their_own_channel_most(squeezenet, real_sheets, layer
     result = real_sheets(layer)
     assert (result.params["size"], result.params["steps"], len(result.tiles)) == (128, 128, 16)
     images = torch.cat([to_tensor(tile.image) for tile in result.tiles])
-    activations = channel_activations(squeezenet, layer, images)[:, :16]  # (tile, channel)
+    activations = channel_means(squeezenet, layer, images)[:, :16]  # (tile, channel)
     own = int((activations.T.argmax(1) == torch.arange(16)).sum())  # each channel: its strongest tile
     print(f"{layer}: {own} of 16 channels respond most to their own tile")
     assert own >= 14

@@ -59,5 +59,5 @@ def test_an_unknown_option_suggests_the_closest():
     with pytest.raises(UnknownNameError) as caught:
         parse_sweep(["octave=3,4"])
     assert str(caught.value) == (
-        "unknown option 'octave'; did you mean octaves, octave_scale, tv? (list them with: inceptionism dream --help)"
+        "unknown option 'octave'; did you mean octaves, octave_scale, octave_sizes? (list them with: inceptionism dream --help)"
     )

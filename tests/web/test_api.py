@@ -563,7 +563,7 @@ REFUSALS = {
     ),
     "an unknown parameter": (
         "dream", {**NOISE, "octavs": 2}, lambda t: {}, 422,
-        "unknown parameter 'octavs'; did you mean octaves, octave_scale, tv? (list them with: GET /api/options)",
+        "unknown parameter 'octavs'; did you mean octaves, octave_scale, octave_sizes? (list them with: GET /api/options)",
     ),
     "a zoom's parameter in a dream": ("dream", {**NOISE, "frames": 3}, lambda t: {}, 422, "unknown parameter 'frames'"),
     "an unknown layer": (

@@ -7,7 +7,7 @@ import sys
 from typing import Any, NoReturn
 
 import click
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from inceptionism._version import __version__
 from inceptionism.classify import CLASSIFY_OPTIONS

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from inceptionism.cli.app import cli, fail, show_notices
-from inceptionism.cli.options import ChannelList, cluster_options, model_options, option_flags
+from inceptionism.cli.options import ChannelList, cluster_options, network_arguments, network_options, option_flags
 from inceptionism.cli.render import bar_size
 from inceptionism.engine.options import OPTIONS
 from inceptionism.io.files import check_not_input, check_writable
@@ -23,7 +23,7 @@ BAR = "{desc}{percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} channels [{elapsed}<{
 
 
 @cli.command("atlas")
-@model_options
+@network_options
 @click.option("--layer", "-l", default=None, help="Layer to draw (default: the model's; see: inceptionism layers).")
 @click.option("--channels", "-c", default=None, type=ChannelList(), metavar="LIST",
               help="Channels, e.g. 0-63 or 3,12,40 (default: all).")  # fmt: skip
@@ -79,13 +79,14 @@ def atlas_command(
         inceptionism atlas --layer fire5 --channels 0-63 --cluster local:2
     """
     show_notices(quiet)
-    net = shared_model(model, weights=weights, progress=not quiet)
+    arguments = network_arguments(options)
+    net = shared_model(model, weights=weights, progress=not quiet, **arguments)
     layer = layer or net.default_layer
     given = {name: value for name, value in options.items() if value is not None}
     plan_atlas(net, layer, channels, device=device or "auto", precision=precision or "auto", **given)  # before any file
     output = output or Path(f"{layer.replace('/', '_')}-atlas.png")
     output_format(output)
-    check_not_input(output, {"photo": photo, **network_files(model, weights)})
+    check_not_input(output, {"photo": photo, **network_files(model, weights, arguments["labels_file"])})
     check_writable(output)
     if save_tiles is not None:
         try:

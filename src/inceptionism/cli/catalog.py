@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from inceptionism.cli.app import cli
+from inceptionism.cli.options import network_arguments, network_options
+from inceptionism.engine.options import OPTIONS
 from inceptionism.engine.presets import PRESETS
 from inceptionism.models import PSEUDO_LAYERS, get_model_entry, imagenet_classes, list_models, shared_model
 from inceptionism.models.trained import models_dir, read_info, trained_files
@@ -31,9 +35,15 @@ def _shown(value: object) -> str:
 
 @cli.command("classes")
 @click.argument("search", required=False)
-@click.option("--model", "-m", default=None, metavar="NAME",
-              help="The classes of this network (one you trained: NAME.pt).  [default: ImageNet's]")  # fmt: skip
-def classes_command(search: str | None, model: str | None) -> None:
+@click.option(
+    "--model",
+    "-m",
+    default=None,
+    metavar="NAME",
+    help="The classes of this network (one you trained: NAME.pt, or a file).  [default: ImageNet's]",
+)
+@click.option("--labels-file", "--labels", default=None, metavar="FILE", help=OPTIONS["labels_file"].help)
+def classes_command(search: str | None, model: str | None, labels_file: str | None) -> None:
     """List the classes dream --class takes (ImageNet's, or a network's), or those containing SEARCH.
 
     \b
@@ -42,7 +52,10 @@ def classes_command(search: str | None, model: str | None) -> None:
         inceptionism classes dog
         inceptionism classes --model mine.pt
     """
-    labels = imagenet_classes() if model is None else shared_model(model).labels
+    if model is None and labels_file is None:
+        labels = imagenet_classes()
+    else:
+        labels = shared_model(model or OPTIONS["model"].default, labels_file=labels_file).labels
     for index, label in enumerate(labels):
         if search is None or search.lower() in label.lower():
             click.echo(f"{index:>4}  {label}")
@@ -73,27 +86,30 @@ def models_command() -> None:
 
 
 @cli.command("layers")
-@click.option(
-    "--model",
-    "-m",
-    default="squeezenet1_1",
-    show_default=True,
-    help="Network to list (see: inceptionism models), or caffe:PATH/deploy.prototxt.",
-)
-def layers_command(model: str) -> None:
+@network_options
+def layers_command(model: str, weights: str, **options: Any) -> None:
     """List the layers of a network that can be dreamed, with their channel counts.
 
     Layers after a head of fixed size are marked: they take only inputs of the size the
-    network was trained at; the others take any size.
+    network was trained at; the others take any size. A network from outside (a module,
+    TorchScript or ONNX file) lists its layers in the order they run, each with the module
+    paths that name it too (in parentheses): any of them is a --layer.
 
     \b
     Examples:
         inceptionism layers --model googlenet
         inceptionism layers --model caffe:deploy.prototxt
+        inceptionism layers --model mynet.py:build
+        inceptionism layers --model resnet50.onnx
     """
-    net = shared_model(model, weights=None)  # shapes only: no weights needed
+    net = shared_model(model, weights=None if weights == "default" else weights, **network_arguments(options))
     channels = net.layer_channels
-    width = max(map(len, channels))
+    named: dict[str, list[str]] = {}
+    for alias, layer in net.aliases.items():
+        named.setdefault(layer, []).append(alias)
+    shown = {name: f"{name} ({', '.join(named[name])})" if name in named else name for name in channels}
+    width = max(map(len, shown.values()))
     for name, count in channels.items():
         fixed = f"  (needs {net.input_size}x{net.input_size} input)" if name in net.fixed_layers else ""
-        click.echo(f"{name:<{width}}  {count:>5} channels{fixed}")
+        default = "  [default]" if name == net.aliases.get(net.default_layer, net.default_layer) else ""
+        click.echo(f"{shown[name]:<{width}}  {count:>5} channels{fixed}{default}")

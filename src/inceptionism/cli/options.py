@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,8 @@ from typing import Any
 
 import click
 
-from inceptionism.engine.options import OPTIONS, Option, parse_weights
+from inceptionism.engine.options import CONVENTION_OPTIONS, OPTIONS, Option, parse_weights
+from inceptionism.models.imported import Convention
 from inceptionism.objectives import parse_channels
 from inceptionism.render.batch import BATCH_OPTIONS
 
@@ -178,6 +180,33 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
             callback=_weights_spelling if name == "weights" else None,
         )(command)
     return command
+
+
+def network_options(
+    command: Callable[..., Any] | None = None, *, spellings: dict[str, tuple[str, ...]] | None = None
+) -> Callable[..., Any]:
+    """``--model``, ``--weights``, a network's preprocessing (``--mean``, ``--std``, ...) and ``--labels-file``.
+
+    Used bare, or with other spellings of some (``spellings={"input_size": ("--size", "--input-size")}``).
+    The command reads them with :func:`network_arguments`.
+    """
+    if command is None:
+        return functools.partial(network_options, spellings=spellings)
+    names = (*CONVENTION_OPTIONS, "labels_file")
+    table = {name: dataclasses.replace(OPTIONS[name], flags=(spellings or {}).get(name, OPTIONS[name].flags))
+             for name in names}  # fmt: skip
+    return model_options(option_flags(table)(command))
+
+
+def network_arguments(options: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`~inceptionism.models.shared_model` from a command's network options.
+
+    They are those :func:`network_options` adds, removed from ``options`` and checked.
+    """
+    values = {name: options.pop(name, None) for name in (*CONVENTION_OPTIONS, "labels_file")}
+    checked = {name: None if value is None else OPTIONS[name].check(name, value) for name, value in values.items()}
+    labels_file = checked.pop("labels_file")
+    return {"labels_file": labels_file, "convention": Convention(**checked)}
 
 
 def _weights_spelling(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TypeVar
 
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from inceptionism.cli.app import EXIT_INTERRUPTED, fail
 from inceptionism.render.frames import FrameCallback, FrameDone, RenderStopped

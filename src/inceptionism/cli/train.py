@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from inceptionism.cli.app import EXIT_INTERRUPTED, cli, fail, show_notices
 from inceptionism.cli.options import option_flags

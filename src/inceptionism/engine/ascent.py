@@ -23,6 +23,7 @@ from inceptionism.engine.progress import Progress, ProgressCallback, report
 from inceptionism.engine.runtime import autocast
 from inceptionism.engine.schedule import Schedule
 from inceptionism.engine.tiles import TiledGradient
+from inceptionism.engine.transforms import Transform, compose, random_rotate, random_scale
 from inceptionism.engine.windows import roll_into
 from inceptionism.errors import InvalidParameterError
 from inceptionism.models.network import Network
@@ -78,7 +79,8 @@ def ascend(
     """
     _check_tiling(objective, schedule)
     device = pixels.device
-    sizes = schedule.octave_sizes(*pixels.shape[-2:])
+    sizes = schedule.octave_shapes(*pixels.shape[-2:])
+    transform = photo_transform(schedule)
     losses: list[float] = []
     detail: Tensor | None = None
     with net.tap(objective.layers) as extract:
@@ -103,8 +105,9 @@ def ascend(
                     loss = gradient_of(image, gradient, generator)
                 else:
                     loss = _whole_gradient(
-                        extract, objective, image, shifted, gradient, schedule.jitter, generator, device, precision
-                    )
+                        extract, objective, image, shifted, gradient, schedule.jitter, generator, device, precision,
+                        transform,
+                    )  # fmt: skip
                 _step(image, gradient, schedule, octave_steps)
                 losses.append(loss)
                 report(callback, Progress(octave, len(sizes), step, schedule.steps, loss, frame, image))
@@ -121,6 +124,26 @@ def _check_tiling(objective: Objective, schedule: Schedule) -> None:
             "lower max_size or raise memory_budget",
             argument="tile",
         )
+    if schedule.tile and (schedule.random_scale or schedule.random_rotate):
+        raise InvalidParameterError(
+            "random_scale and random_rotate move the whole image: it cannot be tiled; lower max_size or raise "
+            "memory_budget",
+            argument="tile",
+        )
+
+
+TRANSFORM_CHOICES = 10  # values each side of 1x (or 0 degrees) a random scale or rotation draws from
+
+
+def photo_transform(schedule: Schedule) -> Transform | None:
+    """The random rescaling and rotation a photo's image goes through before each step (``None``: off)."""
+    scale, degrees, n = schedule.random_scale, schedule.random_rotate, TRANSFORM_CHOICES
+    parts = []
+    if scale:
+        parts.append(random_scale([1 + scale * i / n for i in range(-n, n + 1)]))
+    if degrees:
+        parts.append(random_rotate([degrees * i / n for i in range(-n, n + 1)]))
+    return compose(*parts) if parts else None
 
 
 def _octave_weights(
@@ -144,13 +167,15 @@ def _whole_gradient(
     generator: torch.Generator,
     device: torch.device,
     precision: str,
+    transform: Transform | None = None,
 ) -> float:
-    """Objective's gradient for the whole image, jittered, written into ``gradient``."""
+    """Objective's gradient for the whole image, jittered (and transformed), written into ``gradient``."""
     dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
     roll_into(image, shifted, dy, dx)
     shifted.requires_grad_(True)
     with autocast(device, precision):
-        loss = objective({**extract(shifted), SHIFT: torch.tensor([dy, dx])})
+        seen = shifted if transform is None else transform(shifted, generator)
+        loss = objective({**extract(seen), SHIFT: torch.tensor([dy, dx])})
     (shifted_gradient,) = torch.autograd.grad(loss, shifted)
     shifted.requires_grad_(False)
     roll_into(shifted_gradient, gradient, -dy, -dx)

@@ -17,9 +17,12 @@ tensors: reading images is :mod:`inceptionism.io.tensors`'s.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -29,10 +32,11 @@ from inceptionism.engine.ascent import ascend
 from inceptionism.engine.filters import gaussian_blur
 from inceptionism.engine.inputs import check_frame, check_inputs
 from inceptionism.engine.memory import activation_bytes_per_pixel, plan_tiles
-from inceptionism.engine.options import OPTIONS, SIDE_LIMIT
+from inceptionism.engine.options import CONVENTION_OPTIONS, OPTIONS, SIDE_LIMIT
 from inceptionism.engine.parameterization import FourierImage
 from inceptionism.engine.pixels import PIXEL_MAX, keep_chroma, resize
 from inceptionism.engine.progress import ProgressCallback
+from inceptionism.engine.ranking import has_ranked, ranked_layers
 from inceptionism.engine.runtime import autocast_dtype, memory_budget, resolve_device, resolve_precision
 from inceptionism.engine.schedule import Schedule, check_size
 from inceptionism.engine.settings import DreamSettings, check_start
@@ -40,6 +44,7 @@ from inceptionism.engine.visualize import visualize
 from inceptionism.errors import ImageError, InvalidParameterError
 from inceptionism.lru import KeptCache, KeptPerObject
 from inceptionism.models import cache
+from inceptionism.models.imported import Convention
 from inceptionism.models.network import Network
 from inceptionism.models.registry import shared_model
 from inceptionism.objectives import Objective, guided, parse_class_spec, split_layer_spec, total
@@ -69,9 +74,15 @@ def settings_network(settings: DreamSettings, *, progress: bool = False) -> Netw
         settings.model,
         weights=settings.weights,
         progress=progress,
-        mean=settings.mean,
         labels_file=settings.labels_file,
+        convention=settings_convention(settings),
     )
+
+
+def settings_convention(options: DreamSettings | Mapping[str, Any]) -> Convention:
+    """The preprocessing options of ``options`` (settings, or a mapping of option values) as a :class:`Convention`."""
+    get = options.get if isinstance(options, Mapping) else functools.partial(getattr, options)
+    return Convention(**{name: get(name, None) for name in CONVENTION_OPTIONS})
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,7 @@ class Dreamer:
         settings = settings or DreamSettings()
         if not isinstance(settings, DreamSettings):
             raise InvalidParameterError(f"settings must be DreamSettings, got {type(settings).__name__}")
+        self._made = {"objective": objective, "guide": guide, "mask": mask}  # to make a Dreamer of ranked channels
         self.net = model if model is not None else settings_network(settings)
         guide, mask = _checked_guide(guide), _checked_mask(mask)
         guide_size = None if guide is None else (guide.shape[-1], guide.shape[-2])
@@ -156,6 +168,16 @@ class Dreamer:
         self._mask = None if mask is None else mask.float().to(self.device)
         self._masks: KeptCache[Tensor] = KeptCache(SIZES_KEPT)
         self._plans: KeptCache[tuple[TilePlan, Schedule]] = KeptCache(SIZES_KEPT)
+
+    def ranked_on(self, pixels: Tensor) -> Dreamer:
+        """This Dreamer, or one whose ranked channels (``fire7:strong:8``) are picked on ``pixels``.
+
+        ``pixels`` is ``(1, 3, H, W)``, the photo dreamed (each photo of a batch is ranked on its own).
+        """
+        if not has_ranked(self.settings.layers):
+            return self
+        layers = ranked_layers(self.settings.layers, self.net, pixels)
+        return Dreamer(self.settings.replace(layers=layers), model=self.net, **self._made)
 
     @property
     def layer_specs(self) -> list[str]:
@@ -331,12 +353,22 @@ class Dreamer:
     def _pixels_of(self, frame: Tensor | None) -> Tensor:
         if frame is None:
             raise InvalidParameterError("give a frame to dream: (1, 3, H, W) RGB pixels")
-        return _checked_pixels(frame, "frame").to(self.device)
+        return self._at_dream_size(_checked_pixels(frame, "frame").to(self.device))
 
     def _noise(self, generator: torch.Generator) -> Tensor:
         width, height = self.settings.noise
         values = NOISE_GREY + NOISE_SPREAD * torch.rand(1, 3, height, width, generator=generator)
-        return values.round_().to(torch.uint8).to(self.device)  # the levels of an 8-bit image
+        return self._at_dream_size(values.round_().to(torch.uint8).to(self.device))  # the levels of an 8-bit image
+
+    def _at_dream_size(self, pixels: Tensor) -> Tensor:
+        """``pixels`` scaled to the last of the settings' octave sizes, if given (a dream larger than its photo)."""
+        sides = self.settings.octave_sizes
+        height, width = pixels.shape[-2:]
+        if sides is None or max(height, width) == sides[-1]:
+            return pixels
+        factor = sides[-1] / max(height, width)
+        size = (max(1, round(height * factor)), max(1, round(width * factor)))
+        return resize(pixels.float(), size).clamp_(0, PIXEL_MAX)
 
     def check(self, size: tuple[int, int] | None = None) -> None:
         """Refuse now, before any step, a frame of ``size`` ``(width, height)`` that could not be dreamed.

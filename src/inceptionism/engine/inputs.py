@@ -14,13 +14,14 @@ passes there (diffusers' ``check_inputs`` is the model).
 
 from __future__ import annotations
 
+from inceptionism.engine.ranking import check_ranked, has_ranked
 from inceptionism.engine.runtime import resolve_device, resolve_precision
 from inceptionism.engine.schedule import check_size, check_tile
 from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE, DreamSettings
 from inceptionism.errors import ImageError, InvalidParameterError
 from inceptionism.models.network import Network
 from inceptionism.objectives import Objective, layer, parse_class_spec, split_layer_spec
-from inceptionism.objectives.specs import parse_layer_spec
+from inceptionism.objectives.specs import parse_layer_spec, ranked_spec
 
 
 def check_inputs(
@@ -52,6 +53,9 @@ def check_inputs(
     """
     if settings.noise is not None and mask:
         raise InvalidParameterError(NOISE_HAS_NO_IMAGE, argument="mask")
+    if settings.noise is not None and has_ranked(settings.layers):
+        raise InvalidParameterError("strong:N and weak:N rank channels on the input photo; noise has none",
+                                    argument="layers")  # fmt: skip
     if objective is not None and not isinstance(objective, Objective):
         raise InvalidParameterError(f"objective must be an Objective, got {type(objective).__name__}")
     resolve_precision(settings.precision, resolve_device(settings.device))
@@ -59,6 +63,10 @@ def check_inputs(
     for spec in layers:
         name, channels, _, _ = split_layer_spec(spec)
         layer(name, channels).validate(net)  # a neuron's place needs the frame; its channel is checked now
+        check_ranked(spec, net)
+        if split_layer_spec(spec)[2] is not None and (settings.random_scale or settings.random_rotate):
+            raise InvalidParameterError(f"the neuron {spec!r} has a place in the image; random_scale and "
+                                        "random_rotate would move it: use jitter only", argument="layers")  # fmt: skip
     classes = tuple(_checked_class(spec, net) for spec in settings.classes)
     check_tile(net, settings.tile)
     if guide is not None:
@@ -85,7 +93,7 @@ def _check_guide(layers: tuple[str, ...], guide: tuple[int, int], objective: Obj
         raise InvalidParameterError("a guide needs layers to match on (give layers)", argument="guide")
     for spec in layers:
         _, channels, at, _ = split_layer_spec(spec)
-        if channels is not None or at is not None:
+        if channels is not None or at is not None or ranked_spec(spec) is not None:
             raise InvalidParameterError(
                 f"a guide matches whole layers; drop the channels from {spec!r}", argument="layers"
             )

@@ -12,6 +12,7 @@ that follow a seed live here as well.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -37,6 +38,11 @@ PATH_LENGTH = 4096
 WEIGHTS_WORDS = ("default", "random")
 """The weights that are no file: the published ones and a random initialisation."""
 PARAMS = ("fourier", "pixel")
+OCTAVE_LIMIT = 16
+CHANNEL_ORDERS = ("RGB", "BGR")
+VALUE_RANGES = ("0-1", "0-255")
+CONVENTION_OPTIONS = ("mean", "std", "channel_order", "value_range", "input_size")
+"""How a network from outside takes its pixels (see :class:`~inceptionism.models.imported.Convention`)."""
 FOURIER_STEPS = 256
 OCTAVE_STEPS = 10
 
@@ -207,6 +213,27 @@ def _specs(split: Callable[[str], object], allow_int: bool) -> Callable[[str, An
     return specs
 
 
+def parse_octave_sizes(name: str, value: Any) -> tuple[int, ...]:
+    """``"256,512,1024"`` (or numbers) as long sides in pixels, rising, each in 8..SIDE_LIMIT, at most 16.
+
+    >>> parse_octave_sizes("octave_sizes", "256, 512,1024")
+    (256, 512, 1024)
+    """
+    parts = value.split(",") if isinstance(value, str) else value
+    try:
+        sides = tuple(int(str(part).strip()) for part in parts)
+    except (TypeError, ValueError):
+        sides = ()
+    rising = all(a < b for a, b in itertools.pairwise(sides))
+    if not 1 <= len(sides) <= OCTAVE_LIMIT or not rising or not all(8 <= side <= SIDE_LIMIT for side in sides):
+        raise InvalidParameterError(
+            f"{name} must be 1..{OCTAVE_LIMIT} rising long sides in 8..{SIDE_LIMIT} px like 256,512,1024, "
+            f"got {str(value)[:80]!r}",
+            argument=name,
+        )
+    return sides
+
+
 def parse_size(name: str, value: Any) -> tuple[int, int]:
     """``"640x480"`` or ``(640, 480)`` to ``(width, height)``, each side in ``1..SIDE_LIMIT``.
 
@@ -274,19 +301,29 @@ def seed_plus(seed: int, offset: int) -> int:
     return (seed + offset) % (SEED_LIMIT + 1)
 
 
-def _mean(name: str, value: Any) -> tuple[float, float, float]:
-    """``"104,117,123"`` or three numbers as a tuple of floats, each in ``0..PIXEL_MAX``."""
-    parts = value.split(",") if isinstance(value, str) else value
-    try:
-        numbers = tuple(float(part) for part in parts)
-    except (TypeError, ValueError):
-        numbers = ()
-    if len(numbers) != 3 or isinstance(value, bytes) or not all(0 <= n <= PIXEL_MAX for n in numbers):
-        raise InvalidParameterError(
-            f"{name} must be three numbers B,G,R in 0..{PIXEL_MAX:g} like 104,117,123, got {str(value)[:80]!r}",
-            argument=name,
-        )
-    return numbers  # type: ignore[return-value]
+def _per_channel(example: str, *, positive: bool) -> Callable[[str, Any], tuple[float, float, float]]:
+    """A check of three numbers, one per channel in the network's order, each in ``0..PIXEL_MAX``.
+
+    They are given as ``"104,117,123"`` or a sequence; above 0 if ``positive``.
+    """
+    bounds = f"above 0 and up to {PIXEL_MAX:g}" if positive else f"in 0..{PIXEL_MAX:g}"
+
+    def per_channel(name: str, value: Any) -> tuple[float, float, float]:
+        parts = value.split(",") if isinstance(value, str) else value
+        try:
+            numbers = tuple(float(part) for part in parts)
+        except (TypeError, ValueError):
+            numbers = ()
+        low_ok = (lambda n: n > 0) if positive else (lambda n: n >= 0)
+        if len(numbers) != 3 or isinstance(value, bytes) or not all(low_ok(n) and n <= PIXEL_MAX for n in numbers):
+            raise InvalidParameterError(
+                f"{name} must be three numbers, one per channel in the network's order, {bounds}, like {example}, "
+                f"got {str(value)[:80]!r}",
+                argument=name,
+            )
+        return numbers  # type: ignore[return-value]
+
+    return per_channel
 
 
 OPTIONS: dict[str, Option] = {
@@ -294,13 +331,24 @@ OPTIONS: dict[str, Option] = {
     for option in (
         Option("preset", None, "Named settings (see: inceptionism presets); other options override it.",
                optional(_preset), shown_default="", flags=("--preset", "-p")),
-        Option("model", "squeezenet1_1", "Network to use (see: inceptionism models), or caffe:PATH/deploy.prototxt.",
+        Option("model", "squeezenet1_1", "Network to use (see: inceptionism models), NAME.pt you trained, a "
+               "TorchScript or ONNX file, caffe:PATH/deploy.prototxt, or PATH.py:FUNCTION (runs that file's code).",
                _text(PATH_LENGTH), flags=("--model", "-m")),
         Option("weights", "default", "Published weights, 'random' for random initialisation, or a state dict "
                "or .caffemodel file.", parse_weights, metavar="default|random|FILE", none_is_a_value=True),
-        Option("mean", None, "BGR mean a caffe:PATH network's pixels are reduced by, each of B, G and R.",
-               optional(_mean), minimum=0, maximum=PIXEL_MAX, shown_default="104,117,123", metavar="B,G,R",
-               kind=float),
+        Option("mean", None, "Mean subtracted from the pixels of a caffe:PATH network (B,G,R in 0..255) or of one "
+               "from outside (per channel, in its order and value range).", optional(_per_channel("104,117,123",
+               positive=False)), minimum=0, maximum=PIXEL_MAX, shown_default="caffe: 104,117,123; outside: "
+               "0.485,0.456,0.406", metavar="A,B,C", kind=float),
+        Option("std", None, "Divisor of each channel after the mean, for a network from outside.",
+               optional(_per_channel("0.229,0.224,0.225", positive=True)), minimum=0, maximum=PIXEL_MAX,
+               open_below=True, shown_default="0.229,0.224,0.225", metavar="A,B,C", kind=float),
+        Option("channel_order", None, "Channel order a network from outside takes.", choices=CHANNEL_ORDERS,
+               shown_default="RGB"),
+        Option("value_range", None, "What the pixels of a network from outside span before the mean.",
+               choices=VALUE_RANGES, shown_default="0-1"),
+        Option("input_size", None, "Side a network from outside classifies at (its layers are probed there).",
+               minimum=8, maximum=1024, unit="px", shown_default="224", kind=int),
         Option("labels_file", None, "Class names, one per line ('/a/abbey 0' lines too), for the network's outputs.",
                optional(_text(PATH_LENGTH)), shown_default="the model's", metavar="FILE",
                flags=("--labels-file", "--labels")),
@@ -317,15 +365,25 @@ OPTIONS: dict[str, Option] = {
                kind=int),
         Option("param", None, "How noise is optimised: fourier (decorrelated, in Fourier space) or pixel "
                "(plain pixels, with octaves).", choices=PARAMS, shown_default="fourier"),
-        Option("octaves", 4, "Number of scales.", minimum=1, maximum=16, typical=(1, 8), kind=int),
+        Option("octaves", 4, "Number of scales.", minimum=1, maximum=OCTAVE_LIMIT, typical=(1, 8), kind=int),
         Option("octave_scale", 1.4, "Size ratio between scales.", minimum=1.0, maximum=8.0, open_below=True,
                typical=(1.1, 2.0), increment=0.05, kind=float),
+        Option("octave_sizes", None, "The long side of each octave, smallest first, in place of octaves and "
+               "octave-scale; the last is the dream's size: larger than the photo dreams it larger.",
+               optional(parse_octave_sizes), minimum=8, maximum=SIDE_LIMIT, unit="px", shown_default="",
+               metavar="A,B,...", kind=int),
         Option("steps", None, "Gradient steps per octave (in total for Fourier noise).", minimum=1, maximum=4096,
                typical=(1, 50), shown_default=f"{OCTAVE_STEPS} (Fourier noise: {FOURIER_STEPS})", kind=int),
         Option("step_size", 1.5, "Step in pixel levels after normalising the gradient.", minimum=0,
                maximum=PIXEL_MAX, open_below=True, typical=(0.1, 4.0), increment=0.1, kind=float),
         Option("jitter", 32, "Largest random shift before each step.", minimum=0, maximum=1024, unit="px",
                typical=(0, 64), kind=int),
+        Option("random_scale", 0.0, "Largest random rescaling before each step of a photo's dream, e.g. 0.1 "
+               "for 0.9x..1.1x.", minimum=0.0, maximum=0.5, typical=(0.0, 0.2), increment=0.01, shown_default="0 (off)",
+               kind=float),
+        Option("random_rotate", 0.0, "Largest random rotation before each step of a photo's dream.",
+               minimum=0.0, maximum=45.0, unit="degrees", typical=(0.0, 15.0), increment=1.0, shown_default="0 (off)",
+               kind=float),
         Option("lap_levels", 0, "Laplacian-pyramid gradient normalisation bands (0: off).", minimum=0, maximum=12,
                shown_default="0 (off)", kind=int),
         Option("smooth", 0.0, "Gaussian smoothing of the gradient, sigma (0: off).", minimum=0, maximum=64.0,

@@ -21,10 +21,14 @@ class Schedule:
     Attributes:
         octaves: number of scales, the smallest first.
         octave_scale: size ratio between neighbouring octaves (> 1).
+        octave_sizes: the long side of each octave instead, smallest first; the last is the
+            frame's own (the Dreamer scales the frame to it first).
         steps: gradient steps per octave.
         step_size: step length in pixel levels (0..255) after normalising the gradient
             by its mean absolute value over the pixels it reaches.
         jitter: largest random shift in pixels applied before each step.
+        random_scale: largest relative rescaling before each step (0.1: 0.9x..1.1x).
+        random_rotate: largest rotation in degrees before each step.
         lap_levels: normalise the gradient over this many Laplacian-pyramid bands (0: off).
         smooth: Gaussian blur of the gradient, sigma in pixels (0: off).
         tv: weight of the total-variation gradient relative to the objective's (0: off).
@@ -40,9 +44,12 @@ class Schedule:
 
     octaves: int = OPTIONS["octaves"].default
     octave_scale: float = OPTIONS["octave_scale"].default
+    octave_sizes: tuple[int, ...] | None = None
     steps: int = OCTAVE_STEPS
     step_size: float = OPTIONS["step_size"].default
     jitter: int = OPTIONS["jitter"].default
+    random_scale: float = OPTIONS["random_scale"].default
+    random_rotate: float = OPTIONS["random_rotate"].default
     lap_levels: int = OPTIONS["lap_levels"].default
     smooth: float = OPTIONS["smooth"].default
     tv: float = OPTIONS["tv"].default
@@ -59,17 +66,25 @@ class Schedule:
             else:
                 object.__setattr__(self, field.name, OPTIONS[field.name].check(field.name, getattr(self, field.name)))
 
-    def octave_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+    def octave_shapes(self, height: int, width: int) -> list[tuple[int, int]]:
         """``(height, width)`` of each octave, the smallest first, the last the full size.
 
-        >>> Schedule(octaves=3, octave_scale=2.0).octave_sizes(400, 300)
+        >>> Schedule(octaves=3, octave_scale=2.0).octave_shapes(400, 300)
         [(100, 75), (200, 150), (400, 300)]
         """
+        if self.octave_sizes is not None:
+            return [_scaled(height, width, side / max(height, width)) for side in self.octave_sizes[:-1]] + [
+                (height, width)
+            ]
         sizes = []
         for level in reversed(range(self.octaves)):
             factor = self.octave_scale**level
             sizes.append((max(1, round(height / factor)), max(1, round(width / factor))))
         return sizes
+
+
+def _scaled(height: int, width: int, factor: float) -> tuple[int, int]:
+    return max(1, round(height * factor)), max(1, round(width * factor))
 
 
 def check_tile(net: Network, tile: int | None) -> None:
@@ -103,7 +118,7 @@ def check_size(net: Network, schedule: Schedule, height: int, width: int) -> Non
                 f"{TILE_LIMIT} a step may take; use tile >= {smallest}",
                 argument="tile",
             )
-    small_h, small_w = schedule.octave_sizes(height, width)[0]
+    small_h, small_w = schedule.octave_shapes(height, width)[0]
     if min(small_h, small_w) < net.min_size:
         fitting = 1 + int(math.log(min(height, width) / net.min_size) / math.log(schedule.octave_scale))
         raise ImageError(

@@ -56,6 +56,10 @@ class DreamSettings:
     model: str = _default("model")
     weights: str = _default("weights")
     mean: tuple[float, float, float] | None = _default("mean")
+    std: tuple[float, float, float] | None = _default("std")
+    channel_order: str | None = _default("channel_order")
+    value_range: str | None = _default("value_range")
+    input_size: int | None = _default("input_size")
     labels_file: str | None = _default("labels_file")
     layers: tuple[str, ...] = _default("layers")
     classes: tuple[str, ...] = _default("classes")
@@ -64,9 +68,12 @@ class DreamSettings:
     param: str | None = _default("param")
     octaves: int = _default("octaves")
     octave_scale: float = _default("octave_scale")
+    octave_sizes: tuple[int, ...] | None = _default("octave_sizes")
     steps: int | None = _default("steps")
     step_size: float = _default("step_size")
     jitter: int = _default("jitter")
+    random_scale: float = _default("random_scale")
+    random_rotate: float = _default("random_rotate")
     lap_levels: int = _default("lap_levels")
     smooth: float = _default("smooth")
     tv: float = _default("tv")
@@ -99,6 +106,11 @@ class DreamSettings:
                 )
             if self.param is None:
                 object.__setattr__(self, "param", "fourier")
+        if self.octave_sizes is not None:
+            if self.mode == "fourier":
+                raise InvalidParameterError("octave_sizes is for dreams in octaves; Fourier noise has none "
+                                            "(give param='pixel')", argument="octave_sizes")  # fmt: skip
+            object.__setattr__(self, "octaves", len(self.octave_sizes))
         if self.steps is None:
             object.__setattr__(self, "steps", FOURIER_STEPS if self.mode == "fourier" else OCTAVE_STEPS)
 
@@ -144,9 +156,12 @@ class DreamSettings:
         return Schedule(
             octaves=self.octaves,
             octave_scale=self.octave_scale,
+            octave_sizes=self.octave_sizes,
             steps=self.steps,
             step_size=self.step_size,
             jitter=self.jitter,
+            random_scale=self.random_scale,
+            random_rotate=self.random_rotate,
             lap_levels=self.lap_levels,
             smooth=self.smooth,
             tv=self.tv,
@@ -241,6 +256,16 @@ def check_start(settings: DreamSettings, *, image: bool, mask: bool = False, onl
         raise InvalidParameterError(IMAGE_OR_NOISE, argument="noise")
     if mask:
         raise InvalidParameterError(NOISE_HAS_NO_IMAGE, argument="mask")
+
+
+def check_still(settings: DreamSettings, what: str) -> None:
+    """Refuse the options only a still dream takes in a zoom or a video (``what``)."""
+    if settings.octave_sizes is not None:
+        raise InvalidParameterError(
+            f"octave_sizes is for still dreams (dream, batch); a {what} scales its frames with octaves and "
+            "octave_scale",
+            argument="octave_sizes",
+        )
 
 
 def check_names(options: Mapping[str, Any], where: str) -> None:

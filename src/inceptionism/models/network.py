@@ -90,6 +90,8 @@ class Network(nn.Module):
         fixed_layers: the layers (pseudo-layers included) that exist only for inputs of
             ``input_size`` (those after a head of fixed size); the others take any size
             from ``min_size`` up.
+        repeated_layers: the layers called more than once in a forward pass (a shared ReLU):
+            they are tapped at their last call.
 
     >>> from inceptionism.models import get_model
     >>> net = get_model("squeezenet1_1", weights=None)
@@ -114,6 +116,7 @@ class Network(nn.Module):
         class_layer: str = LOGITS,
         aliases: Mapping[str, str] | None = None,
         fixed_layers: Collection[str] = (),
+        repeated_layers: Collection[str] = (),
     ) -> None:
         super().__init__()
         self.body = body
@@ -129,6 +132,7 @@ class Network(nn.Module):
         self.default_layer = default_layer or layers[-1]
         self.class_layer = class_layer
         self.fixed_layers = frozenset(fixed_layers)
+        self.repeated_layers = frozenset(repeated_layers)
         self.pre_relu_layers: set[str] = set()  # layers whose ReLU an inference copy moved (see prepared)
         for layer in (*layers, *self.aliases.values(), self.default_layer, class_layer):
             if layer != LOGITS:
@@ -253,7 +257,8 @@ class Network(nn.Module):
         fixed = sorted({self.aliases.get(name, name) for name in wanted} & self.fixed_layers)
         hooked = {source[name] for name in wanted} - {INPUT, LOGITS}
         need_forward = bool(hooked) or LOGITS in source.values()
-        need_full_forward = LOGITS in source.values()
+        # A layer called again later in the pass is read at its last call: the pass runs to the end.
+        need_full_forward = LOGITS in source.values() or bool(hooked & self.repeated_layers)
         captured: dict[str, Tensor] = {}
         caller = {"thread": threading.get_ident()}
 

@@ -16,10 +16,11 @@ given as the weights.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from torch import nn
 
@@ -34,9 +35,17 @@ from inceptionism.models.caffe.model import (
     checked_mean,
     prototxt_path,
 )
+from inceptionism.models.imported import (
+    IMPORTED,
+    Convention,
+    imported_network,
+    model_checksum,
+    model_kind,
+    module_name,
+)
 from inceptionism.models.labels import read_labels
-from inceptionism.models.network import Network
-from inceptionism.models.trained import is_model_file, trained_entry
+from inceptionism.models.network import Network, Preprocessing
+from inceptionism.models.trained import trained_entry
 from inceptionism.models.weights import StateDict, Weights, WeightsArg, load_chosen, load_weights_file
 
 __all__ = [
@@ -51,6 +60,7 @@ __all__ = [
     "get_model_entry",
     "list_models",
     "load_weights_file",
+    "network_of",
     "register_model",
     "shared_model",
 ]
@@ -155,8 +165,11 @@ def get_model_entry(name: str) -> ModelEntry:
 
     Unknown names fail with the closest ones suggested.
     """
-    if is_model_file(name):
+    kind = model_kind(name)
+    if kind == "trained":
         return trained_entry(name)
+    if kind != "registered":
+        raise InvalidParameterError(f"{name} is not a registered network (it has no registry entry)", argument="model")
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -170,6 +183,7 @@ def get_model(
     progress: bool = False,
     mean: Sequence[float] | None = None,
     labels_file: str | os.PathLike | None = None,
+    convention: Convention | None = None,
 ) -> Network:
     """A network in eval mode with its parameters frozen, yours to change.
 
@@ -177,8 +191,10 @@ def get_model(
     :mod:`inceptionism.models.cache`); every call returns a copy of it.
 
     Args:
-        name: a name from :func:`list_models`, or ``"caffe:PATH/deploy.prototxt"`` for any
-            Caffe network (layer types: see :data:`inceptionism.models.caffe.builder.SUPPORTED`).
+        name: a name from :func:`list_models`, ``"caffe:PATH/deploy.prototxt"`` for any
+            Caffe network (layer types: see :data:`inceptionism.models.caffe.builder.SUPPORTED`),
+            a file of a network you trained, or one from outside: ``PATH.py:FUNCTION``, a
+            TorchScript or ONNX file (see :mod:`inceptionism.models.imported`).
         weights: ``"default"`` for the published weights, ``None`` or ``"random"`` for random
             initialisation, or the path of a state dict saved with ``torch.save`` (the
             network's own ``state_dict()`` included) or of a ``.caffemodel``.
@@ -186,6 +202,8 @@ def get_model(
         mean: for a ``caffe:`` network, the BGR mean its pixels in 0..255 are reduced by
             (default :data:`CAFFE_MEAN`).
         labels_file: a file of class names, one per output (see :mod:`inceptionism.models.labels`).
+        convention: for a network from outside, how its pixels are prepared and its input
+            size, where its file does not say (``mean`` may be given here or above).
 
     Returns:
         The network on the CPU.
@@ -194,7 +212,11 @@ def get_model(
     >>> net.labels[281], net.min_size
     ('tabby', 17)
     """
-    return copy.deepcopy(shared_model(name, weights=weights, progress=progress, mean=mean, labels_file=labels_file))
+    return copy.deepcopy(
+        shared_model(
+            name, weights=weights, progress=progress, mean=mean, labels_file=labels_file, convention=convention
+        )
+    )
 
 
 def shared_model(
@@ -204,34 +226,63 @@ def shared_model(
     progress: bool = False,
     mean: Sequence[float] | None = None,
     labels_file: str | os.PathLike | None = None,
+    convention: Convention | None = None,
 ) -> Network:
     """Like :func:`get_model`, but the process-wide instance itself: to run, never to change."""
-    caffe = name.startswith(CAFFE_PREFIX)
-    entry = None if caffe else _entry_without_mean(name, mean)
+    convention = _with_mean(convention or Convention(), mean)
+    kind = model_kind(name)
     if weights is None or (isinstance(weights, str) and weights in ("default", "random")):
         weights_key: tuple[str, ...] = (weights or "random",)
     else:
         weights_key = ("file", _file_key(weights, "weights")[1])
     labels_key = _file_key(labels_file, "labels_file") if labels_file is not None else None
-    if entry is None:
+    if kind in IMPORTED:
+        key: tuple[object, ...] = (name, model_checksum(name), weights_key, convention, labels_key)
+        return shared_network(
+            key, lambda: imported_network(name, weights=weights, convention=convention, labels_file=labels_file)
+        )
+    if kind == "caffe":
+        _refuse_convention(name, convention, allowed=("mean",))
         prototxt = prototxt_path(name)
-        bgr = checked_mean(mean)
-        key: tuple[object, ...] = (name, file_sha256(prototxt), weights_key, bgr, labels_key)
+        bgr = checked_mean(convention.mean)
+        key = (name, file_sha256(prototxt), weights_key, bgr, labels_key)
         return shared_network(key, lambda: _finished(caffe_network(name, prototxt, weights, bgr), labels_file))
-    key = (entry.name, entry.weights.checksum) if is_model_file(name) else (entry, weights_key, labels_key)
+    entry = get_model_entry(name)
+    _refuse_convention(name, convention, allowed=(), own=entry.weights.preprocessing)
+    key = (entry.name, entry.weights.checksum) if kind == "trained" else (entry, weights_key, labels_key)
     return shared_network(key, lambda: _finished(_network(entry, weights, progress), labels_file))
 
 
-def _entry_without_mean(name: str, mean: Sequence[float] | None) -> ModelEntry:
-    """The entry of ``name``, refusing a ``mean``: registered models have their own."""
-    entry = get_model_entry(name)
-    if mean is not None:
-        raise InvalidParameterError(
-            f"mean is for caffe:PATH networks; {name} has its own "
-            f"({', '.join(f'{m:g}' for m in entry.weights.preprocessing.mean)})",
-            argument="mean",
-        )
-    return entry
+def network_of(model: str | nn.Module, **options: Any) -> Network:
+    """``model`` if it is a :class:`Network`, else the shared network it names (``options``: see :func:`shared_model`).
+
+    An ``nn.Module`` of yours is named first (see :func:`~inceptionism.models.imported.module_name`).
+    """
+    if isinstance(model, Network):
+        return model
+    return shared_model(module_name(model) if isinstance(model, nn.Module) else model, **options)
+
+
+def _with_mean(convention: Convention, mean: Sequence[float] | None) -> Convention:
+    if mean is None:
+        return convention
+    return dataclasses.replace(convention, mean=tuple(float(m) for m in mean))
+
+
+def _refuse_convention(
+    name: str, convention: Convention, *, allowed: tuple[str, ...], own: Preprocessing | None = None
+) -> None:
+    """Refuse preprocessing options a network does not take: registered ones have their own."""
+    extra = [part for part in convention.given() if part not in allowed]
+    if not extra:
+        return
+    what = ", ".join(part.replace("_", " ") for part in extra)
+    its = "" if own is None else f" (mean {', '.join(f'{m:g}' for m in own.mean)}, {own.channel_order})"
+    raise InvalidParameterError(
+        f"{what} {'is' if len(extra) == 1 else 'are'} for networks from outside (PATH.py:FUNCTION, TorchScript, "
+        f"ONNX){' and caffe:PATH' if extra == ['mean'] else ''}; {name} has its own{its}",
+        argument=extra[0],
+    )
 
 
 def _file_key(path: str | os.PathLike, argument: str) -> tuple[str, str]:

@@ -87,28 +87,6 @@ def is_model_file(name: str) -> bool:
     return name.lower().endswith(SUFFIXES)
 
 
-def model_checksum(model: object) -> str | None:
-    """The SHA-256 of the model file ``model`` names (recorded with a dream), ``None`` for a registered name."""
-    if not isinstance(model, str) or not is_model_file(model) or not os.path.isfile(path := model_path(model)):
-        return None
-    return file_sha256(path)
-
-
-def check_same_model(model: str, recorded: str | None, where: str) -> None:
-    """Refuse to repeat a dream of ``where`` with a model file other than the one it was dreamed with.
-
-    Raises:
-        WeightsError: the file ``model`` has another SHA-256 than ``recorded``.
-    """
-    now = model_checksum(model)
-    if recorded is not None and now is not None and now != recorded:
-        raise WeightsError(
-            f"{model} is not the file {where} was dreamed with (SHA-256 {recorded[:12]}..., now {now[:12]}...); "
-            "give that file with --model",
-            argument="model",
-        )
-
-
 def replace_head(body: nn.Module, classes: int) -> str:
     """Give ``body`` a new classifier of ``classes`` outputs in place of its last one; its module path.
 

@@ -26,8 +26,11 @@ CHANNEL_LIMIT = 65536
 _SPEC = re.compile(r"^(?P<name>[^:=@]+?)(?::(?P<channels>[^=@]*))?(?:@(?P<at>[^=]*))?(?:=(?P<weight>.*))?$")
 _SPEC_HELP = (
     "use name[:channels][@x,y][=weight][~loss], e.g. fire7, fire7:12, fire7:3,12,40=2, fire7:0-15=0.5, "
-    "fire7:12@100,80 or fire7=2~abs-mean"
+    "fire7:strong:8, fire7:12@100,80 or fire7=2~abs-mean"
 )
+RANK_MODES = ("strong", "weak")
+"""Channels chosen by rank on the input photo: ``fire7:strong:8`` (the 8 most active), ``fire7:weak:8``."""
+_RANKED = re.compile(r"\s*(?P<mode>strong|weak)\s*:\s*(?P<count>[0-9]+)\s*")
 
 
 def _weight(spec: str, text: str, form: str) -> float:
@@ -96,7 +99,7 @@ def split_layer_spec(spec: str) -> tuple[str, list[int] | None, tuple[int, int] 
     if not match or not match["name"].strip():
         raise InvalidParameterError(f"bad layer spec {spec!r}: {_SPEC_HELP}")
     channels = None
-    if match["channels"] is not None:
+    if match["channels"] is not None and not _RANKED.fullmatch(match["channels"]):
         try:
             channels = parse_channels(match["channels"])
         except InvalidParameterError as error:
@@ -113,6 +116,35 @@ def split_layer_spec(spec: str) -> tuple[str, list[int] | None, tuple[int, int] 
             name = match["name"].strip()
             raise InvalidParameterError(f"a neuron needs exactly one channel, e.g. {name}:12@100,80; got {spec!r}")
     return match["name"].strip(), channels, at, weight
+
+
+def ranked_spec(spec: str) -> tuple[str, int] | None:
+    """``("strong", 8)`` for ``"fire7:strong:8"``: channels to be ranked on the photo; ``None`` for other specs.
+
+    >>> ranked_spec("fire7:weak:4=2~mean"), ranked_spec("fire7:3,4")
+    (('weak', 4), None)
+    """
+    match = _SPEC.match(_without_loss(spec)[0].strip())
+    ranked = _RANKED.fullmatch(match["channels"]) if match and match["channels"] else None
+    if ranked is None:
+        return None
+    count = int(ranked["count"])
+    if not 1 <= count <= CHANNEL_LIMIT:
+        raise InvalidParameterError(f"bad channels in layer spec {spec!r}: {ranked['mode']}:N takes N in "
+                                    f"1..{CHANNEL_LIMIT}, got {count}")  # fmt: skip
+    return ranked["mode"], count
+
+
+def with_channels(spec: str, channels: Sequence[int]) -> str:
+    """``spec`` with its ranked channels replaced by ``channels`` (its weight and loss kept).
+
+    >>> with_channels("fire7:strong:3=2~mean", [40, 3, 12])
+    'fire7:40,3,12=2~mean'
+    """
+    body, mark, loss = spec.rpartition("~") if "~" in spec else (spec, "", "")
+    match = _SPEC.match(body.strip())
+    weight = f"={match['weight']}" if match["weight"] is not None else ""  # type: ignore[index]
+    return f"{match['name'].strip()}:{','.join(map(str, channels))}{weight}{mark}{loss}"  # type: ignore[index]
 
 
 def _without_loss(spec: str) -> tuple[str, str | None]:
@@ -143,6 +175,9 @@ def parse_layer_spec(spec: str, *, image_size: tuple[int, int] | None = None, lo
         InvalidParameterError: naming the spec and the accepted form.
     """
     name, channels, at, weight = split_layer_spec(spec)
+    if ranked_spec(spec) is not None:
+        raise InvalidParameterError(f"the channels of {spec!r} are ranked on a photo: rank them first "
+                                    "(inceptionism.engine.ranking.ranked_layers)")  # fmt: skip
     if at is None or channels is None:
         return layer(name, channels, weight=weight, loss=spec_loss(spec) or loss)
     if image_size is None:

@@ -23,6 +23,7 @@ from inceptionism.engine.dreamer import FOURIER_DECAY
 from inceptionism.engine.options import SEED_LIMIT, Option, seed_plus
 from inceptionism.engine.parameterization import FourierImage
 from inceptionism.engine.progress import Cancelled, Progress
+from inceptionism.engine.ranking import channel_means, rank
 from inceptionism.engine.runtime import autocast_dtype, resolve_device, resolve_precision, torch_threads
 from inceptionism.engine.visualize import visualize
 from inceptionism.errors import ImageError, InvalidParameterError
@@ -37,7 +38,9 @@ from inceptionism.io.images import (
     to_tensor,
 )
 from inceptionism.models import cache, shared_model
+from inceptionism.models.imported import Convention, network_convention
 from inceptionism.models.network import CLASSES, LOGITS, Network
+from inceptionism.models.registry import network_of
 from inceptionism.objectives import channel_each, parse_channels
 from inceptionism.render.sheet import contact_sheet
 from inceptionism.render.show import png_bytes
@@ -210,7 +213,7 @@ def plan_atlas(
         if name not in ATLAS_OPTIONS:
             raise InvalidParameterError(f"atlas() got an unknown option {name!r}; it takes {', '.join(ATLAS_OPTIONS)}")
     values = {name: option.check(name, options.get(name, option.default)) for name, option in ATLAS_OPTIONS.items()}
-    net = model if isinstance(model, Network) else shared_model(model)
+    net = network_of(model)
     layer = layer or net.default_layer
     net.check_layers([layer])
     count = net.layer_channels[layer]
@@ -304,7 +307,8 @@ def atlas(
                 done = _keep(group, drawn_tiles, found, store if cache_tiles else None, done)
     else:
         # The device and precision asked for, resolved on each worker (a CPU client may have GPU workers).
-        tasks = ((net.name, net.weights, layer, group, values, precision, device) for group in groups)
+        convention = network_convention(net)
+        tasks = ((net.name, net.weights, layer, group, values, precision, device, convention) for group in groups)
         with open_executor(cluster, threads=threads) as executor:
             for position, encoded in executor.run(draw_tiles, tasks):
                 drawn_tiles = [
@@ -338,13 +342,21 @@ def _keep(
 
 
 def draw_tiles(
-    model: str, weights: str, layer: str, group: list[int], values: dict[str, Any], precision: str, device: str
+    model: str,
+    weights: str,
+    layer: str,
+    group: list[int],
+    values: dict[str, Any],
+    precision: str,
+    device: str,
+    convention: Convention | None = None,
 ) -> list[tuple[bytes, float]]:
     """The task of one batch of channels, run on a worker: each tile as PNG bytes with its activation.
 
-    ``device`` and ``precision`` as asked (``auto``...), resolved on the worker.
+    ``device`` and ``precision`` as asked (``auto``...), resolved on the worker; ``convention``:
+    how an imported network takes its pixels.
     """
-    net = shared_model(model, weights=None if weights == "random" else weights)
+    net = shared_model(model, weights=None if weights == "random" else weights, convention=convention)
     run_device = resolve_device(device)
     run_precision = resolve_precision(precision, run_device)
     fast = cache.inference_copy(net, run_device, dtype=autocast_dtype(run_precision))
@@ -388,23 +400,15 @@ def _draw(
         callback=step,
     )
     pixels = pixels.round().clamp(0, 255)
-    activations = channel_activations(net, layer, pixels.cpu())
+    activations = channel_means(net, layer, pixels.cpu())
     return [
         (to_image(pixels[item : item + 1]), float(activations[item, channel])) for item, channel in enumerate(group)
     ]
 
 
-def channel_activations(net: Network, layer: str, pixels: torch.Tensor) -> torch.Tensor:
-    """The mean activation of every channel of ``layer`` on each image: ``(B, C)`` for pixels ``(B, 3, H, W)``."""
-    with torch.no_grad(), net.tap([layer]) as extract:
-        activation = extract(pixels.float())[layer].float()
-    return activation.flatten(2).mean(2) if activation.dim() > 2 else activation  # maps, or flat scores
-
-
 def rank_channels(net: Network, layer: str, photo: ImageInput, channels: Sequence[int]) -> list[tuple[int, float]]:
-    """``channels`` by their mean activation on ``photo`` (its long side at most 512 px), strongest first."""
-    picture = load_image(photo, max_size=512).image
-    if min(picture.size) < net.min_size:
-        raise ImageError(f"the photo is {picture.width}x{picture.height} px, too small for {net.name}")
-    means = channel_activations(net, layer, to_tensor(picture))[0]
-    return sorted(((c, float(means[c])) for c in channels), key=lambda pair: -pair[1])
+    """``channels`` by their mean activation on ``photo``, strongest first.
+
+    As a layer spec's ``strong:N`` ranks them (see :func:`~inceptionism.engine.ranking.rank`).
+    """
+    return rank(net, layer, to_tensor(load_image(photo).image), channels)

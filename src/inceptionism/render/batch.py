@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
+from torch import nn
 
 from inceptionism._version import __version__
 from inceptionism.distributed import CLUSTER_OPTIONS, ClusterArg, Executor, InProcess, open_executor
@@ -106,7 +107,7 @@ def batch(
     output_dir: str | Path,
     *,
     settings: DreamSettings | None = None,
-    model: str | Network | None = None,
+    model: str | nn.Module | None = None,
     sweep: SweepArg = None,
     guide: ImageInput | None = None,
     mask: ImageInput | None = None,

@@ -12,17 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
+from torch import nn
 
 from inceptionism._version import __version__
 from inceptionism.engine.dreamer import Dreamer, DreamFrame
 from inceptionism.engine.progress import ProgressCallback
+from inceptionism.engine.ranking import has_ranked, ranked_layers
 from inceptionism.engine.settings import DreamSettings, check_names, check_start
 from inceptionism.io.files import InputFiles
 from inceptionism.io.images import ImageInput, LoadedImage, sample_path, to_image
 from inceptionism.io.tensors import frame_pixels, guide_pixels, mask_values
+from inceptionism.models.imported import model_checksum, model_file, module_name
 from inceptionism.models.network import Network
 from inceptionism.models.registry import CAFFE_PREFIX
-from inceptionism.models.trained import is_model_file, model_checksum
 from inceptionism.objectives import Objective, total
 from inceptionism.render.show import image_html, png_bytes
 
@@ -62,7 +64,7 @@ def dream(
     image: ImageInput | None = None,
     *,
     settings: DreamSettings | None = None,
-    model: str | Network | None = None,
+    model: str | nn.Module | None = None,
     layers: Sequence[str | Objective] | str | Objective | None = None,
     guide: ImageInput | None = None,
     mask: ImageInput | None = None,
@@ -81,7 +83,10 @@ def dream(
         image: a path, PIL image or array; ``None`` dreams the bundled sample photo (or
             noise, when the settings say so).
         settings: settings to start from; ``options`` given override them.
-        model: a registry name (see :func:`~inceptionism.models.list_models`) or a network.
+        model: a registry name (see :func:`~inceptionism.models.list_models`), a file of a network
+            (trained ``NAME.pt``, TorchScript, ``NET.onnx``), ``PATH.py:FUNCTION``, or a module itself:
+            a :class:`~inceptionism.models.Network` or any ``nn.Module`` taking ``(B, 3, H, W)``
+            images, its layers named by module path (``features.7``).
         layers: layer specs like ``"fire7:3,12=2"`` or ``"fire7:12@100,80"`` (a neuron at a
             pixel), or objectives; summed. Without layers or classes: the model's default layer.
         guide: make the chosen layers look like this image's features instead of stronger.
@@ -135,6 +140,8 @@ def dream_with(
     check_start(settings, image=image is not None)
     if settings.mode == "image":
         pixels, source = frame_pixels(sample_path() if image is None else image, max_size=settings.max_size)
+        dreamer = dreamer.ranked_on(pixels)  # fire7:strong:8 picks its channels on this photo
+        settings = dreamer.settings
         frame = dreamer(pixels, callback=callback)
     else:
         frame = dreamer(callback=callback)
@@ -151,17 +158,31 @@ def dream_with(
 
 
 def compose_settings(
-    settings: DreamSettings | None, model: str | Network | None, options: dict[str, Any]
+    settings: DreamSettings | None, model: str | nn.Module | None, options: dict[str, Any]
 ) -> tuple[DreamSettings, Network | None]:
     """``settings`` (or the defaults) with ``options`` over them, and the network if ``model`` is one.
 
     A network given as the model names itself and its weights in the settings.
     """
     net = model if isinstance(model, Network) else None
+    if isinstance(model, nn.Module) and net is None:
+        model = module_name(model)  # your own module: a name for it in this process
     given = {**options, "model": model}
     if net is not None:
         given.update(model=net.name, weights=net.weights)
     return (DreamSettings.create(**given) if settings is None else settings.updated(**given)), net
+
+
+def ranked_settings(settings: DreamSettings, net: Network, image: ImageInput) -> DreamSettings:
+    """``settings`` whose ``strong:N`` / ``weak:N`` layer specs name the channels they pick on ``image``.
+
+    The image is scaled as it is dreamed; a zoom ranks on its input, a video on its first frame,
+    once, before any frame is dreamed.
+    """
+    if not has_ranked(settings.layers):
+        return settings
+    pixels, _ = frame_pixels(image, max_size=settings.max_size)
+    return settings.replace(layers=ranked_layers(settings.layers, net, pixels))
 
 
 def input_files(settings: DreamSettings, named: InputFiles) -> dict[str, object]:
@@ -190,8 +211,8 @@ def network_files(model: str, weights: str | None, labels_file: str | None = Non
         files["labels file"] = labels_file
     if model.startswith(CAFFE_PREFIX):
         files["Caffe network file"] = model.removeprefix(CAFFE_PREFIX)
-    if is_model_file(model):
-        files["model file"] = model
+    if (path := model_file(model)) is not None:
+        files["model file"] = path
     return files
 
 

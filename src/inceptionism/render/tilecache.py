@@ -9,6 +9,7 @@ atomically, so a killed run leaves only whole tiles.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -21,6 +22,7 @@ from PIL import Image
 
 from inceptionism.errors import ImageError
 from inceptionism.io.images import read_metadata, save_image
+from inceptionism.models.imported import IMPORTED, model_kind
 from inceptionism.models.network import Network
 
 
@@ -73,6 +75,8 @@ class TileCache:
 
     def __init__(self, net: Network, layer: str, settings: dict[str, Any], *, root: Path | None = None) -> None:
         described = {"model": net.name, "weights": weights_digest(net), "layer": layer, **settings}
+        if model_kind(net.name) in IMPORTED:  # the file does not fix how its pixels are prepared: you do
+            described["preprocessing"] = dataclasses.asdict(net.preprocessing)
         key = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:24]
         self.folder = (root or cache_root()) / key
         self.layer = layer

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from torch import nn
 
 from inceptionism.distributed import ClusterArg, Executor, InProcess, open_executor
 from inceptionism.engine.dreamer import Dreamer
@@ -62,7 +63,7 @@ def video(
     output: str | Path,
     *,
     settings: DreamSettings | None = None,
-    model: str | Network | None = None,
+    model: str | nn.Module | None = None,
     guide: ImageInput | None = None,
     mask: ImageInput | None = None,
     flow: bool = True,

@@ -18,16 +18,17 @@ from inceptionism._version import __version__
 from inceptionism.engine.dreamer import settings_network
 from inceptionism.engine.inputs import check_inputs
 from inceptionism.engine.options import Option
-from inceptionism.engine.settings import DreamSettings, check_start
+from inceptionism.engine.ranking import has_ranked
+from inceptionism.engine.settings import DreamSettings, check_start, check_still
 from inceptionism.errors import ImageError, InvalidParameterError, OutputError
 from inceptionism.io.files import InputFiles, check_not_input, check_not_inside, check_writable, file_sha256
 from inceptionism.io.images import ImageInput, image_bytes, scaled_size
 from inceptionism.io.tensors import guide_pixels, mask_values
-from inceptionism.io.video import VideoInfo, check_range, probe
+from inceptionism.io.video import VideoInfo, check_range, frames, probe
 from inceptionism.models.network import Network
 from inceptionism.render.framestore import resumed_seed, stored_params, work_dir_for
 from inceptionism.render.segments import SegmentPlan
-from inceptionism.render.still import input_files
+from inceptionism.render.still import input_files, ranked_settings
 
 ONE_CHAIN_ON_A_CLUSTER = "on a cluster a video is cut into segments; give segments above 0 seconds"
 DEFAULT_SEGMENT = 4.0  # seconds a segment lasts on a cluster when none is given
@@ -107,6 +108,7 @@ def plan_video(
     source, output = Path(source), Path(output)
     info = _checked_input(source, output)
     check_start(settings, image=True, only="a video dreams its own frames")
+    check_still(settings, "video")
     directory = work_dir_for(output, work_dir)
     inputs = input_files(settings, {"input video": source, "guide": guide, "mask": mask, **(reads or {})})
     check_not_input(output, inputs)
@@ -123,6 +125,9 @@ def plan_video(
         settings, net or settings_network(settings), guide=guide_size, mask=read_mask is not None,
         size=scaled_size((info.width, info.height), settings.max_size),
     )  # fmt: skip
+    if has_ranked(resolved.layers):  # fire7:strong:8 picks its channels on the first frame dreamed
+        first = next(frames(source, start=values["start"], end=values["end"]))
+        resolved = ranked_settings(resolved, net or settings_network(resolved), first.pixels)
     params = _params(source, resolved, flow, values)
     images = _encoded(guide, mask) if cut.length else (None, None)
     return VideoPlan(

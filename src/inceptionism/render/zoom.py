@@ -15,25 +15,26 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
 from inceptionism._version import __version__
 from inceptionism.checks import check_float
-from inceptionism.engine.dreamer import Dreamer
+from inceptionism.engine.dreamer import Dreamer, settings_network
 from inceptionism.engine.options import OPTIONS, Option, seed_plus
 from inceptionism.engine.progress import ProgressCallback
-from inceptionism.engine.settings import DreamSettings, check_names
+from inceptionism.engine.settings import DreamSettings, check_names, check_still
 from inceptionism.errors import InvalidParameterError
 from inceptionism.io.animation import check_animation_output, write_animation
 from inceptionism.io.files import InputFiles, check_not_input, check_not_inside, file_sha256
 from inceptionism.io.images import ImageInput, load_image, sample_path, to_image, to_tensor
 from inceptionism.io.tensors import frame_pixels, guide_pixels, mask_values
-from inceptionism.models.network import Network
 from inceptionism.objectives import Objective
 from inceptionism.render.frames import FrameCallback, FrameDone, report_frame
 from inceptionism.render.framestore import FrameStore, resumed_seed, work_dir_for
 from inceptionism.render.labels import LabelTrack, label_paths
 from inceptionism.render.motion import move
 from inceptionism.render.show import media_html
-from inceptionism.render.still import compose_settings, input_files, split_layers
+from inceptionism.render.still import compose_settings, input_files, ranked_settings, split_layers
 
 # Every frame after the first starts from a dreamed frame: it needs a lighter schedule. Measured on
 # the sample photo (451x300, SqueezeNet fire7, zoom 1.05, 48 frames): 5 steps over 1 octave is the
@@ -135,7 +136,7 @@ def zoom(
     *,
     settings: DreamSettings | None = None,
     motion: ZoomSettings | None = None,
-    model: str | Network | None = None,
+    model: str | nn.Module | None = None,
     layers: Sequence[str | Objective] | str | Objective | None = None,
     guide: ImageInput | None = None,
     mask: ImageInput | None = None,
@@ -191,6 +192,7 @@ def zoom(
         raise InvalidParameterError(
             "a zoom is resumable, so its objective must be text: give layer specs", argument="layers"
         )
+    check_still(settings, "zoom")
     source = sample_path() if image is None and settings.noise is None else image
     directory = work_dir_for(output, work_dir)
     _check_outputs(
@@ -202,6 +204,8 @@ def zoom(
     if settings.seed is None:  # a resumed render goes on with the seed it drew; a fresh one draws one
         settings = settings.replace(seed=resumed_seed(directory, restart))
     read_guide, read_mask = guide_pixels(guide), mask_values(mask, max_size=settings.max_size)
+    if source is not None:  # fire7:strong:8 picks its channels on the input, once
+        settings = ranked_settings(settings, net or settings_network(settings), source)
     first = Dreamer(settings, model=net, guide=read_guide, mask=read_mask)
     store = FrameStore(directory, _params(first.settings, motion, source), restart=restart)
     later = Dreamer(

@@ -16,7 +16,7 @@ from typing import Any, get_args
 from fastapi import Form
 
 from inceptionism.engine.inputs import check_inputs
-from inceptionism.engine.options import OPTIONS, parse_weights, weights_file
+from inceptionism.engine.options import CONVENTION_OPTIONS, OPTIONS, parse_weights, weights_file
 from inceptionism.engine.settings import DreamSettings, check_start
 from inceptionism.errors import InvalidParameterError, unknown_name
 from inceptionism.io.images import image_size
@@ -154,7 +154,7 @@ def _check_bounds(params: dict[str, Any], settings: ServerSettings) -> None:
         raise InvalidParameterError(
             f"weights must be 'default' or 'random' in the studio, got {params['weights']!r}", argument="weights"
         )
-    for name in ("mean", "labels_file"):  # for caffe:PATH networks and files on the server: not in the studio
+    for name in (*CONVENTION_OPTIONS, "labels_file"):  # for networks from files on the server: not in the studio
         if params.get(name) is not None:
             raise InvalidParameterError(
                 f"{name} is not taken by the studio (its networks have their own)", argument=name
