@@ -579,6 +579,17 @@ REFUSALS = {
     "an unknown model": (
         "dream", {**NOISE, "model": "nope"}, lambda t: {}, 422, "unknown model 'nope' (list them with: GET /api/models)"
     ),
+    "your own code as the model": (
+        "dream", {**NOISE, "model": "/tmp/mine.py:build"}, lambda t: {}, 422,
+        "unknown model '/tmp/mine.py:build' (list them with: GET /api/models)",
+    ),
+    "an ONNX file as the model": (
+        "dream", {**NOISE, "model": "net.onnx"}, lambda t: {}, 422, "unknown model 'net.onnx'",
+    ),
+    "a network's preprocessing": (
+        "dream", {**NOISE, "std": "1,1,1"}, lambda t: {}, 422,
+        "std is not taken by the studio (its networks have their own)",
+    ),
     "octaves out of bounds": ("dream", {**NOISE, "octaves": 1000}, lambda t: {}, 422, "octaves must be in 1..16, got 1000"),
     "weights from a server path": (
         "dream", {**NOISE, "weights": "/etc/passwd"}, lambda t: {}, 422,
