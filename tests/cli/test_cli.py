@@ -113,7 +113,7 @@ def test_models_layers_classify(coffee):
     assert layers[1].split() == ["conv1", "64", "channels"]
     assert [" ".join(line.split()) for line in layers[-2:]] == ["logits 1000 channels", "classes 1000 channels"]
     assert "fire7 384 channels [default]" in [" ".join(line.split()) for line in layers]
-    assert "inception4c 512 channels" in [
+    assert "inception4c 512 channels [default]" in [
         " ".join(line.split()) for line in run("layers", "-m", "googlenet").stdout.splitlines()
     ]
     top = run("classify", coffee, "--top", "3").stdout.splitlines()
