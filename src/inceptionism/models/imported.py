@@ -37,7 +37,7 @@ from inceptionism.models.network import CLASSES, LOGITS, Network, Normalize, Pre
 from inceptionism.models.onnx import layer_aliases, onnx_module, torchscript_module
 from inceptionism.models.probe import probe
 from inceptionism.models.pyfile import is_python_model, python_file, python_module
-from inceptionism.models.trained import SUFFIXES, is_model_file, is_safetensors, model_path
+from inceptionism.models.trained import SUFFIXES, is_safetensors, model_path
 from inceptionism.models.weights import load_weights_file
 
 MODULE_PREFIX = "module:"
@@ -128,7 +128,7 @@ def model_file(name: str) -> str | None:
     if kind == "python":
         return python_file(name)
     if kind in ("onnx", "torchscript", "trained"):
-        return model_path(name) if is_model_file(name) else name
+        return model_path(name)  # as it is read: a bare name may be in the models folder
     return None
 
 

@@ -17,7 +17,7 @@ layer) are marked fixed, and the smallest side the rest accept is searched for.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -95,6 +95,23 @@ def _first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def _forward(
+    body: nn.Module, prepare: Callable[[Tensor], Tensor], size: int, seen: Callable[[str, object], None]
+) -> object:
+    """``body``'s output on a ``size`` grey image, ``seen(path, output)`` called as each submodule gives its output."""
+    handles = [
+        module.register_forward_hook(lambda _module, _inputs, output, path=path: seen(path, output))
+        for path, module in body.named_modules()
+        if path and not path.startswith("initializers")  # onnx2torch's constants: never called
+    ]
+    try:
+        with torch.no_grad():
+            return body(prepare(torch.full((1, 3, size, size), GREY)))
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def _run(
     body: nn.Module, prepare: Callable[[Tensor], Tensor], size: int
 ) -> tuple[dict[str, tuple[int, ...]], dict[str, int], object]:
@@ -102,42 +119,21 @@ def _run(
     shapes: dict[str, tuple[int, ...]] = {}
     calls: dict[str, int] = {}
 
-    def seen(path: str, _module: nn.Module, _inputs: object, output: object) -> None:
+    def seen(path: str, output: object) -> None:
         calls[path] = calls.get(path, 0) + 1
         if isinstance(output, Tensor):
             shapes.pop(path, None)  # a repeated module counts where it was last called
             shapes[path] = tuple(output.shape)
 
-    handles = [
-        module.register_forward_hook(functools.partial(seen, path))
-        for path, module in body.named_modules()
-        if path and not path.startswith("initializers")
-    ]
-    try:
-        with torch.no_grad():
-            output = body(prepare(torch.full((1, 3, size, size), GREY)))
-    finally:
-        for handle in handles:
-            handle.remove()
+    output = _forward(body, prepare, size, seen)
     return shapes, calls, output
 
 
 def _reached(body: nn.Module, prepare: Callable[[Tensor], Tensor], size: int) -> set[str]:
     """The layers that give their output on a ``size`` image, before any failure."""
     reached: set[str] = set()
-    handles = [
-        module.register_forward_hook(lambda _m, _i, _o, path=path: reached.add(path))
-        for path, module in body.named_modules()
-        if path
-    ]
-    try:
-        with torch.no_grad():
-            body(prepare(torch.full((1, 3, size, size), GREY)))
-    except Exception:
-        pass
-    finally:
-        for handle in handles:
-            handle.remove()
+    with contextlib.suppress(Exception):  # a layer of fixed size failed: the layers reached before it are known
+        _forward(body, prepare, size, lambda path, _output: reached.add(path))
     return reached
 
 

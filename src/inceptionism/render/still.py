@@ -173,13 +173,13 @@ def compose_settings(
     return (DreamSettings.create(**given) if settings is None else settings.updated(**given)), net
 
 
-def ranked_settings(settings: DreamSettings, net: Network, image: ImageInput) -> DreamSettings:
+def ranked_settings(settings: DreamSettings, net: Network, image: ImageInput | None) -> DreamSettings:
     """``settings`` whose ``strong:N`` / ``weak:N`` layer specs name the channels they pick on ``image``.
 
     The image is scaled as it is dreamed; a zoom ranks on its input, a video on its first frame,
     once, before any frame is dreamed.
     """
-    if not has_ranked(settings.layers):
+    if image is None or not has_ranked(settings.layers):  # noise: nothing to rank on (and refused later)
         return settings
     pixels, _ = frame_pixels(image, max_size=settings.max_size)
     return settings.replace(layers=ranked_layers(settings.layers, net, pixels))

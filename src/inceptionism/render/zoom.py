@@ -204,8 +204,7 @@ def zoom(
     if settings.seed is None:  # a resumed render goes on with the seed it drew; a fresh one draws one
         settings = settings.replace(seed=resumed_seed(directory, restart))
     read_guide, read_mask = guide_pixels(guide), mask_values(mask, max_size=settings.max_size)
-    if source is not None:  # fire7:strong:8 picks its channels on the input, once
-        settings = ranked_settings(settings, net or settings_network(settings), source)
+    settings = ranked_settings(settings, net or settings_network(settings), source)  # fire7:strong:8, on the input
     first = Dreamer(settings, model=net, guide=read_guide, mask=read_mask)
     store = FrameStore(directory, _params(first.settings, motion, source), restart=restart)
     later = Dreamer(
