@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from polling import wait_for
 
-import inceptionism.web.live as live_module
+import inceptionism.web.board as board_module
 from inceptionism.engine.settings import NOISE_HAS_NO_IMAGE
 from inceptionism.io.images import read_metadata
 from inceptionism.models import imagenet_classes
@@ -339,7 +339,7 @@ def test_the_event_stream_shows_progress_previews_and_the_finished_job(client):
 def test_previews_are_throttled_to_the_preview_interval(make_client, monkeypatch):
     interval, tick = 0.25, 0.125  # the studio's clock, faked: it moves on a tick at each look (exact in binary)
     clock = itertools.count()
-    monkeypatch.setattr(live_module, "time", SimpleNamespace(monotonic=lambda: 1024.0 + tick * next(clock)))
+    monkeypatch.setattr(board_module, "time", SimpleNamespace(monotonic=lambda: 1024.0 + tick * next(clock)))
     client = make_client(preview_interval=interval)
     board = client.app.state.studio.board
     offers: list[int] = []  # the preview's version after each offer

@@ -13,7 +13,7 @@ from inceptionism.web.store import JobStore
 def test_the_kinds_the_api_shows_are_the_one_list(client):
     document = client.app.openapi()
     schemas = document["components"]["schemas"]
-    assert JOB_KINDS == ("dream", "zoom", "video", "atlas")
+    assert JOB_KINDS == ("dream", "zoom", "video", "atlas", "live")  # live: kept by a live session, never queued
     assert schemas["JobOut"]["properties"]["kind"]["enum"] == list(JOB_KINDS)
     assert schemas["OptionOut"]["properties"]["group"]["enum"] == list(JOB_KINDS)
     form = document["paths"]["/api/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
@@ -31,7 +31,7 @@ def test_the_kinds_the_api_shows_are_the_one_list(client):
         ("atlas", {"model": "tiny", "layer": "conv1", "channels": [], "size": 32, "steps": 4},
          "channels: List should have at least 1 item after validation, not 0"),
         ("still", {}, "params: Input tag 'still' found using 'kind' does not match any of the expected tags: "
-         "'dream', 'zoom', 'video', 'atlas'"),
+         "'dream', 'zoom', 'video', 'atlas', 'live'"),
     ],
 )  # fmt: skip
 def test_a_request_that_is_not_of_its_kind_is_refused_in_one_line(kind, params, message):

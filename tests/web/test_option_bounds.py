@@ -24,6 +24,7 @@ from inceptionism.engine.options import CONVENTION_OPTIONS, OPTIONS, Option, sho
 from inceptionism.errors import InvalidParameterError
 from inceptionism.render.atlas import ATLAS_OPTIONS
 from inceptionism.render.batch import BATCH_OPTIONS
+from inceptionism.render.live import LIVE_OPTIONS
 from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
 from inceptionism.web.config import ServerSettings
@@ -35,6 +36,7 @@ TABLES = {
     "zoom": ZOOM_OPTIONS,
     "video": VIDEO_OPTIONS,
     "atlas": ATLAS_OPTIONS,
+    "live": LIVE_OPTIONS,
     "batch": BATCH_OPTIONS,
     "serve": SERVE_OPTIONS,
     "classify": CLASSIFY_OPTIONS,
@@ -77,11 +79,12 @@ def command_line(command: str, option: Option, value: object, tmp_path: Path) ->
         "batch": ["batch", str(tmp_path / "in.png"), "-o", str(tmp_path / "out"), *given],
         "serve": ["serve", *given, "--data-dir", str(tmp_path / "studio")],
         "classify": ["classify", str(tmp_path / "in.png"), *given],
+        "live": ["live", *given],
     }[command]
 
 
 def test_every_numeric_option_has_both_bounds_and_no_range_in_its_help_line():
-    assert len(NUMERIC) == 37
+    assert len(NUMERIC) == 38
     for command, option in NUMERIC:
         assert option.minimum is not None and option.maximum is not None, (command, option.name)
         assert option.minimum < option.maximum, (command, option.name)
@@ -136,8 +139,8 @@ def test_a_refusal_names_the_bound_it_crossed():
 
 def test_api_options_give_the_bounds_of_every_numeric_option(client):
     listed = {(option["group"], option["name"]): option for option in client.get("/api/options").json()}
-    assert {group for group, _ in listed} == {"dream", "zoom", "video", "atlas"}
-    for group in ("dream", "zoom", "video", "atlas"):
+    assert {group for group, _ in listed} == {"dream", "zoom", "video", "atlas", "live"}
+    for group in ("dream", "zoom", "video", "atlas", "live"):
         for option in TABLES[group].values():
             shown = listed[(group, option.name)]
             if option.numeric:

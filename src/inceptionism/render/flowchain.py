@@ -47,15 +47,17 @@ was measured on (a fade, a change of light), the frame is also dreamed alone to 
 again: a dream out of black is weaker than one of the lit scene."""
 
 
-def carried_settings(settings: DreamSettings) -> DreamSettings:
-    """The settings of a frame that goes on from the dream carried onto it: fewer octaves and steps.
+def carried_settings(
+    settings: DreamSettings, *, octaves: int = CARRIED_OCTAVES, share: float = CARRIED_STEPS
+) -> DreamSettings:
+    """The settings of a frame going on from the dream carried onto it: the last ``octaves``, ``share`` of the steps.
 
     >>> carried = carried_settings(DreamSettings(octaves=4, steps=10))
     >>> carried.octaves, carried.steps
     (3, 4)
     """
-    steps = max(1, round(settings.steps * CARRIED_STEPS))
-    return settings.replace(octaves=min(settings.octaves, CARRIED_OCTAVES), steps=steps)
+    steps = max(1, round(settings.steps * share))
+    return settings.replace(octaves=min(settings.octaves, octaves), steps=steps)
 
 
 class FlowChain:

@@ -29,6 +29,7 @@ from inceptionism.web.openapi import declare_refusals
 from inceptionism.web.routes import atlas as atlas_routes
 from inceptionism.web.routes import catalog as catalog_routes
 from inceptionism.web.routes import jobs as job_routes
+from inceptionism.web.routes import live as live_routes
 from inceptionism.web.security import protect
 from inceptionism.web.studio import Studio
 
@@ -69,11 +70,13 @@ def create_app(
         redoc_url=None,
     )
     app.state.studio = studio
+    app.state.live_door = live_routes.LiveDoor()
     app.add_exception_handler(RequestValidationError, validation_detail)
     app.add_exception_handler(405, method_not_allowed)
     app.include_router(job_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(atlas_routes.router)
+    app.include_router(live_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     add_docs(app)
 

@@ -58,6 +58,7 @@ class ServerSettings(BaseSettings):
     max_pixels: int = setting("max_pixels")
     max_side: int = setting("max_side")
     max_frames: int = setting("max_frames")
+    live_sessions: int = setting("live_sessions")
     preview_interval: float = setting("preview_interval")
     cluster: str | None = Field(
         None, max_length=300, description="Dask cluster to hand jobs to: a scheduler address or local:N."

@@ -17,11 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from inceptionism.engine.options import OPTIONS, Option
 from inceptionism.errors import InvalidParameterError
 from inceptionism.render.atlas import ATLAS_OPTIONS
+from inceptionism.render.live import LIVE_OPTIONS
 from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
 
-JobKind = Literal["dream", "zoom", "video", "atlas"]
-"""What a job makes: a still, a zoom, a dreamed video, or the tiles of an atlas."""
+JobKind = Literal["dream", "zoom", "video", "atlas", "live"]
+"""What a job makes: a still, a zoom, a dreamed video, the tiles of an atlas, or what a live session kept
+(a snapshot or a recording: made by the session, never queued)."""
 JOB_KINDS: tuple[str, ...] = get_args(JobKind)
 UploadKind = Literal["dream", "zoom", "video"]
 """The kinds ``POST /api/jobs`` takes (an atlas is drawn by ``POST /api/atlas``)."""
@@ -70,6 +72,9 @@ VideoParams = options_model(
 )
 
 
+LiveParams = options_model("LiveParams", {**OPTIONS, **LIVE_OPTIONS})
+
+
 def _atlas_field(name: str) -> Any:
     option = ATLAS_OPTIONS[name]
     return Annotated[int, Field(ge=option.minimum, le=option.maximum, description=option.help)]
@@ -112,6 +117,13 @@ class VideoJob(_Job):
     params: VideoParams  # type: ignore[valid-type]
 
 
+class LiveJob(_Job):
+    """A live session's snapshot (a PNG) or recording (an MP4), with the settings it was dreamed with."""
+
+    kind: Literal["live"]
+    params: LiveParams  # type: ignore[valid-type]
+
+
 class AtlasJob(_Job):
     """The tiles of an atlas."""
 
@@ -120,9 +132,9 @@ class AtlasJob(_Job):
 
 
 JOB_PARAMS: dict[str, type[BaseModel]] = {"dream": DreamParams, "zoom": ZoomParams, "video": VideoParams,
-                                          "atlas": AtlasParams}  # fmt: skip
+                                          "atlas": AtlasParams, "live": LiveParams}  # fmt: skip
 """Each kind's parameters, in the Python API's keyword names."""
-JobRequest = Annotated[DreamJob | ZoomJob | VideoJob | AtlasJob, Field(discriminator="kind")]
+JobRequest = Annotated[DreamJob | ZoomJob | VideoJob | AtlasJob | LiveJob, Field(discriminator="kind")]
 """A job as stored: its kind, and the parameters of that kind."""
 JOB_REQUEST: TypeAdapter[Any] = TypeAdapter(JobRequest)
 JOB_OPTIONS: dict[str, tuple[str, ...]] = {kind: tuple(model.model_fields) for kind, model in JOB_PARAMS.items()}

@@ -26,6 +26,8 @@ SERVE_OPTIONS: dict[str, Option] = {
         Option("max_side", 4096, "Longest side a job may dream at (max_size, noise).", minimum=64,
                maximum=SIDE_LIMIT, unit="px", kind=int),
         Option("max_frames", 2000, "Most frames of a zoom or a video.", minimum=2, maximum=100_000, kind=int),
+        Option("live_sessions", 1, "Live camera sessions at the same time, each taking a worker; 0: none.",
+               minimum=0, maximum=16, kind=int),
         Option("preview_interval", 0.25, "Time between two live previews.", minimum=0.05, maximum=10.0, unit="s",
                kind=float),
     )

@@ -22,6 +22,7 @@ from inceptionism.errors import InvalidParameterError, unknown_name
 from inceptionism.io.images import image_size
 from inceptionism.io.tensors import GUIDE_MAX_SIZE
 from inceptionism.models.network import Network
+from inceptionism.render.live import LIVE_OPTIONS, check_live
 from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS, ZoomSettings
 from inceptionism.web.catalog import ModelCatalog
@@ -105,16 +106,7 @@ def prepare(
     """
     if kind not in get_args(UploadKind):
         raise InvalidParameterError(f"unknown job kind {kind!r}; use dream, zoom or video", argument="kind")
-    if not isinstance(params, dict):
-        raise InvalidParameterError(
-            f"params must be a JSON object of {kind}() keyword names, got {type(params).__name__}", argument="params"
-        )
-    for name in params:
-        if name not in JOB_OPTIONS[kind]:
-            raise unknown_name("parameter", str(name), JOB_OPTIONS[kind], "GET /api/options", argument=str(name))
-    params = {name: value for name, value in params.items() if value is not None}
-    params.setdefault("model", catalog.default)
-    params.setdefault("seed", secrets.randbelow(DRAWN_SEEDS))
+    params = _named(kind, params, catalog)
     _check_bounds(params, settings)
     dream_options = {name: value for name, value in params.items() if name in OPTIONS}
     dream_settings = DreamSettings.create(**dream_options)
@@ -128,6 +120,39 @@ def prepare(
                 params[name] = option.check(name, params[name])
         _check_flag(params, "flow")
     typed(kind, params)  # what is stored meets the kind's schema, as the OpenAPI document shows it
+    return params
+
+
+def prepare_live(params: Any, *, catalog: ModelCatalog, settings: ServerSettings) -> dict[str, Any]:
+    """The settings of a live session, checked and completed as a job's are (the model named, the seed drawn).
+
+    Raises:
+        InceptionismError: a parameter, layer or class that is unknown or out of bounds, or an
+            option live does not take (noise, octave sizes).
+    """
+    params = _named("live", params, catalog)
+    _check_bounds(params, settings)
+    dream_options = {name: value for name, value in params.items() if name in OPTIONS}
+    dream_settings = check_live(DreamSettings.create(**dream_options))
+    check_inputs(dream_settings, catalog.network(dream_settings.model))
+    if "blend" in params:
+        params["blend"] = LIVE_OPTIONS["blend"].check("blend", params["blend"])
+    typed("live", params)
+    return params
+
+
+def _named(kind: str, params: Any, catalog: ModelCatalog) -> dict[str, Any]:
+    """``params`` of a ``kind`` job, if an object of its names: without nulls, the model named, the seed drawn."""
+    if not isinstance(params, dict):
+        raise InvalidParameterError(
+            f"params must be a JSON object of {kind}() keyword names, got {type(params).__name__}", argument="params"
+        )
+    for name in params:
+        if name not in JOB_OPTIONS[kind]:
+            raise unknown_name("parameter", str(name), JOB_OPTIONS[kind], "GET /api/options", argument=str(name))
+    params = {name: value for name, value in params.items() if value is not None}
+    params.setdefault("model", catalog.default)
+    params.setdefault("seed", secrets.randbelow(DRAWN_SEEDS))
     return params
 
 

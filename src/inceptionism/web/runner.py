@@ -30,8 +30,8 @@ from inceptionism.render.still import compose_settings, dream
 from inceptionism.render.video import video
 from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS, zoom
+from inceptionism.web.board import JobBoard, RunningJob
 from inceptionism.web.kinds import JobKind
-from inceptionism.web.live import LiveBoard, LiveJob
 from inceptionism.web.store import Job
 
 TOP_LABELS = 5
@@ -67,8 +67,8 @@ class JobRun:
         job: Job,
         folder: Path,
         net: Network,
-        board: LiveBoard,
-        live: LiveJob,
+        board: JobBoard,
+        live: RunningJob,
         stop: Callable[[], bool],
         cluster: Any = None,
         threads: int | None = None,

@@ -7,8 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from inceptionism.engine.options import Option
+from inceptionism.web.board import RunningJob
 from inceptionism.web.kinds import JobKind
-from inceptionism.web.live import LiveJob
 from inceptionism.web.store import Job
 
 State = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -57,7 +57,7 @@ class JobOut(BaseModel):
     labels: Seen | None
 
     @classmethod
-    def of(cls, job: Job, live: LiveJob | None = None) -> JobOut:
+    def of(cls, job: Job, live: RunningJob | None = None) -> JobOut:
         """The API view of a stored job, with its live progress while it runs."""
         base = f"/api/jobs/{job.id}"
         done = job.state == "done"

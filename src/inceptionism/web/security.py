@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.requests import HTTPConnection
 
 from inceptionism.web.config import LOOPBACK_NAMES
 
@@ -45,16 +46,23 @@ class OriginCheck:
 
     async def __call__(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """Let the request through unless it is a change coming from another site."""
-        if request.method in UNSAFE_METHODS:
-            origin = request.headers.get("origin")
-            site = request.headers.get("sec-fetch-site")
-            own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-            if (origin is not None and origin != own) or site == "cross-site":
-                return JSONResponse(
-                    {"detail": f"a page of another site ({(origin or 'unknown')[:100]}) may not change this studio"},
-                    status_code=403,
-                )
+        if request.method in UNSAFE_METHODS and (refused := cross_site(request)) is not None:
+            return refused
         return await call_next(request)
+
+
+def cross_site(connection: HTTPConnection) -> JSONResponse | None:
+    """A 403 if ``connection`` comes from a page of another site (``Origin``, ``Sec-Fetch-Site``), else ``None``."""
+    origin = connection.headers.get("origin")
+    site = connection.headers.get("sec-fetch-site")
+    scheme = {"ws": "http", "wss": "https"}.get(connection.url.scheme, connection.url.scheme)
+    own = f"{scheme}://{connection.headers.get('host', '')}"
+    if (origin is not None and origin != own) or site == "cross-site":
+        return JSONResponse(
+            {"detail": f"a page of another site ({(origin or 'unknown')[:100]}) may not change this studio"},
+            status_code=403,
+        )
+    return None
 
 
 class HostCheck:
@@ -64,14 +72,20 @@ class HostCheck:
 
     async def __call__(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """Let the request through if its ``Host`` is this machine."""
-        host = request.headers.get("host", "")
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if name in self.allowed:
-            return await call_next(request)
-        return JSONResponse(
-            {"detail": f"Host header {host[:100]!r} is not this machine; open the studio at http://127.0.0.1"},
-            status_code=400,
-        )
+        refused = foreign_host(request)
+        return refused if refused is not None else await call_next(request)
+
+
+def foreign_host(connection: HTTPConnection) -> JSONResponse | None:
+    """A 400 if the ``Host`` header of ``connection`` names another machine, else ``None``."""
+    host = connection.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if name in HostCheck.allowed:
+        return None
+    return JSONResponse(
+        {"detail": f"Host header {host[:100]!r} is not this machine; open the studio at http://127.0.0.1"},
+        status_code=400,
+    )
 
 
 class TokenCheck:
@@ -83,6 +97,13 @@ class TokenCheck:
     def _matches(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
 
+    def carried(self, connection: HTTPConnection) -> bool:
+        """Whether ``connection`` carries the token (query, cookie or bearer header)."""
+        header = connection.headers.get("authorization", "")
+        bearer = header[7:] if header.lower().startswith("bearer ") else None
+        return any(self._matches(given) for given in (connection.query_params.get("token"),
+                                                     connection.cookies.get(COOKIE), bearer))  # fmt: skip
+
     async def __call__(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """Let the request through if it has the token; on a page URL with ``?token=``, keep it in a cookie."""
         if self._matches(request.query_params.get("token")):
@@ -93,11 +114,25 @@ class TokenCheck:
                 response = await call_next(request)
             response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
             return response
-        header = request.headers.get("authorization", "")
-        bearer = header[7:] if header.lower().startswith("bearer ") else None
-        if self._matches(request.cookies.get(COOKIE)) or self._matches(bearer):
-            return await call_next(request)
-        return JSONResponse(
-            {"detail": "this studio needs its access token: open the URL it printed at start (/?token=...)"},
-            status_code=401,
-        )
+        return await call_next(request) if self.carried(request) else no_token()
+
+
+def no_token() -> JSONResponse:
+    """The 401 of a request without the studio's token."""
+    return JSONResponse(
+        {"detail": "this studio needs its access token: open the URL it printed at start (/?token=...)"},
+        status_code=401,
+    )
+
+
+def socket_refusal(connection: HTTPConnection, *, loopback: bool, token: str | None) -> JSONResponse | None:
+    """What the middleware would answer a WebSocket handshake (they see HTTP only): ``None`` lets it through.
+
+    A browser lets any page open a WebSocket to any address, so its ``Origin`` is checked
+    whatever the method; then the token and the ``Host``, as for every request.
+    """
+    if (refused := cross_site(connection)) is not None:
+        return refused
+    if token is not None and not TokenCheck(token).carried(connection):
+        return no_token()
+    return foreign_host(connection) if loopback else None

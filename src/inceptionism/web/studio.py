@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from inceptionism.web.board import JobBoard
 from inceptionism.web.catalog import ModelCatalog
 from inceptionism.web.config import ServerSettings
-from inceptionism.web.live import LiveBoard
 from inceptionism.web.store import JobStore
 from inceptionism.web.workers import WorkerPool
 
@@ -18,7 +18,7 @@ class Studio:
 
     settings: ServerSettings
     store: JobStore
-    board: LiveBoard
+    board: JobBoard
     pool: WorkerPool
     catalog: ModelCatalog
     token: str | None
@@ -28,7 +28,7 @@ class Studio:
         """A studio over ``settings.data_dir`` (workers not started yet)."""
         catalog = catalog or ModelCatalog()
         store = JobStore(settings.data_dir)
-        board = LiveBoard(settings.preview_interval)
+        board = JobBoard(settings.preview_interval)
         pool = WorkerPool(store, catalog, board, count=settings.workers, limit=settings.queue_limit)
         # a token set is asked on every bind; a public one needs one, drawn here if none is set
         token = settings.token if settings.loopback else (settings.token or secrets.token_urlsafe(24))

@@ -17,8 +17,8 @@ from inceptionism.engine.progress import Cancelled
 from inceptionism.engine.runtime import give_back_freed_memory
 from inceptionism.errors import InceptionismError
 from inceptionism.render.zoom import ZOOM_OPTIONS
+from inceptionism.web.board import JobBoard
 from inceptionism.web.catalog import ModelCatalog
-from inceptionism.web.live import LiveBoard
 from inceptionism.web.runner import JobRun
 from inceptionism.web.store import Job, JobStore, now
 
@@ -38,6 +38,10 @@ class QueueFull(Exception):
     """The queue holds as many jobs as it may."""
 
 
+class NoWorker(Exception):
+    """Every worker is busy: a live session cannot take one."""
+
+
 class WorkerPool:
     """``count`` threads dreaming the queued jobs of ``store`` in order.
 
@@ -52,7 +56,7 @@ class WorkerPool:
     (see :class:`~inceptionism.web.runner.JobRun`).
     """
 
-    def __init__(self, store: JobStore, catalog: ModelCatalog, board: LiveBoard, *, count: int, limit: int) -> None:
+    def __init__(self, store: JobStore, catalog: ModelCatalog, board: JobBoard, *, count: int, limit: int) -> None:
         self.store, self.catalog, self.board = store, catalog, board
         self.count, self.limit = count, limit
         self.cluster: Any = None  # a dask.distributed.Client while the studio runs on a cluster
@@ -60,6 +64,7 @@ class WorkerPool:
         self._pending: deque[str] = deque()
         self._cancelled: set[str] = set()
         self._running: set[str] = set()
+        self._lent = 0  # workers taken by live sessions
         self._ready = threading.Condition()
         self._stopping = False
         self._threads: list[threading.Thread] = []
@@ -115,9 +120,31 @@ class WorkerPool:
             if job_id in self._running:
                 self._cancelled.add(job_id)
 
+    def lend(self) -> None:
+        """Take a worker for a live session: no job starts on it until :meth:`take_back`.
+
+        Raises:
+            NoWorker: every worker is dreaming a job or lent (the message names the jobs).
+        """
+        with self._ready:
+            if len(self._running) + self._lent < self.count:
+                self._lent += 1
+                return
+            running = ", ".join(sorted(job_id[:8] for job_id in self._running))
+            busy = f"dreaming job {running}" if running else "in live sessions"
+            raise NoWorker(f"the studio's {self.count} worker{'s' if self.count > 1 else ''} "
+                           f"{'are' if self.count > 1 else 'is'} {busy}; wait for it or cancel it, "
+                           "or serve with more --workers")  # fmt: skip
+
+    def take_back(self) -> None:
+        """Give the worker of a live session back to the jobs."""
+        with self._ready:
+            self._lent -= 1
+            self._ready.notify_all()
+
     def _next(self) -> str | None:
         with self._ready:
-            while not self._pending and not self._stopping:
+            while (not self._pending or len(self._running) + self._lent >= self.count) and not self._stopping:
                 self._ready.wait()
             if self._stopping:
                 return None

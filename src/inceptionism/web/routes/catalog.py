@@ -11,6 +11,7 @@ from inceptionism.engine.presets import PRESETS
 from inceptionism.errors import InceptionismError
 from inceptionism.models import PSEUDO_LAYERS, imagenet_classes
 from inceptionism.render.atlas import ATLAS_OPTIONS
+from inceptionism.render.live import LIVE_OPTIONS
 from inceptionism.render.videoplan import VIDEO_OPTIONS
 from inceptionism.render.zoom import ZOOM_OPTIONS
 from inceptionism.web.deps import StudioDep
@@ -63,11 +64,12 @@ def _plain(options: dict) -> dict:
     return {key: list(value) if isinstance(value, tuple) else value for key, value in options.items()}
 
 
-OPTION_GROUPS = {"dream": OPTIONS, "zoom": ZOOM_OPTIONS, "video": VIDEO_OPTIONS, "atlas": ATLAS_OPTIONS}
+OPTION_GROUPS = {"dream": OPTIONS, "zoom": ZOOM_OPTIONS, "video": VIDEO_OPTIONS, "atlas": ATLAS_OPTIONS,
+                 "live": LIVE_OPTIONS}  # fmt: skip
 """The options the studio offers, by the render that takes them."""
 
 
 @router.get("/options", response_model=list[OptionOut])
 def list_options() -> list[OptionOut]:
-    """Every option of a dream, a zoom, a video and an atlas, with its default, help line and bounds."""
+    """Every option of a dream, a zoom, a video, an atlas and live, with its default, help line and bounds."""
     return [OptionOut.of(option, group) for group, table in OPTION_GROUPS.items() for option in table.values()]

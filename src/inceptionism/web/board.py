@@ -1,4 +1,4 @@
-"""What a running job is doing right now: its progress and its latest preview, kept in memory.
+"""What a running job is doing right now: its progress and its latest preview, kept in memory (the job board).
 
 Workers write here after every step; ``GET /api/jobs/{id}`` and the event stream read it.
 The database keeps only what must survive a restart.
@@ -17,7 +17,7 @@ from inceptionism.io.images import preview_jpeg
 
 
 @dataclass
-class LiveJob:
+class RunningJob:
     """The moving parts of one running job.
 
     Attributes:
@@ -36,21 +36,21 @@ class LiveJob:
     last_preview: float = 0.0
 
 
-class LiveBoard:
+class JobBoard:
     """The live state of every running job, by id."""
 
     def __init__(self, preview_interval: float) -> None:
         self.preview_interval = preview_interval
-        self._jobs: dict[str, LiveJob] = {}
+        self._jobs: dict[str, RunningJob] = {}
         self._lock = threading.Lock()
 
-    def start(self, job_id: str, frames_total: int) -> LiveJob:
+    def start(self, job_id: str, frames_total: int) -> RunningJob:
         """A fresh live state for a job that starts running."""
         with self._lock:
-            live = self._jobs[job_id] = LiveJob(frames_total=frames_total)
+            live = self._jobs[job_id] = RunningJob(frames_total=frames_total)
         return live
 
-    def get(self, job_id: str) -> LiveJob | None:
+    def get(self, job_id: str) -> RunningJob | None:
         """The live state of a running job, if it is running."""
         return self._jobs.get(job_id)
 
@@ -59,7 +59,7 @@ class LiveBoard:
         with self._lock:
             self._jobs.pop(job_id, None)
 
-    def offer_preview(self, live: LiveJob, pixels: torch.Tensor | None) -> None:
+    def offer_preview(self, live: RunningJob, pixels: torch.Tensor | None) -> None:
         """Make ``pixels`` ``(1, 3, H, W)`` 0..255 the preview, unless the last one is too recent."""
         moment = time.monotonic()
         if pixels is None or moment - live.last_preview < self.preview_interval:
@@ -68,7 +68,7 @@ class LiveBoard:
         live.preview = jpeg_data_url(pixels)
         live.preview_version += 1
 
-    def show_preview(self, live: LiveJob, jpeg: bytes) -> None:
+    def show_preview(self, live: RunningJob, jpeg: bytes) -> None:
         """Make the JPEG ``jpeg`` (from :func:`~inceptionism.io.images.preview_jpeg`, made elsewhere) the preview."""
         live.last_preview = time.monotonic()
         live.preview = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
