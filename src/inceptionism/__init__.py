@@ -16,6 +16,7 @@ from inceptionism.objectives import Objective, as_objective
 from inceptionism.render import DreamResult, dream
 from inceptionism.render.atlas import AtlasResult, AtlasTile, atlas
 from inceptionism.render.bar import ProgressBar
+from inceptionism.render.live import LiveDreamer, live
 from inceptionism.render.batch import BatchResult, batch
 from inceptionism.render.snapshots import Snapshots
 from inceptionism.render.video import VideoResult, video
@@ -33,6 +34,7 @@ __all__ = [
     "Dreamer",
     "FourierImage",
     "InceptionismError",
+    "LiveDreamer",
     "Objective",
     "PixelImage",
     "Prediction",
@@ -52,6 +54,7 @@ __all__ = [
     "dream",
     "get_model",
     "list_models",
+    "live",
     "train",
     "video",
     "visualize",

@@ -278,6 +278,7 @@ PAGE_INPUTS = {  # input id -> (group, option) whose bounds it takes
     "blend": ("video", "blend"),
     "start": ("video", "start"),
     "end": ("video", "end"),
+    "live-blend": ("live", "blend"),
     "atlas-size": ("atlas", "size"),
     "atlas-steps": ("atlas", "steps"),
 }

@@ -7,7 +7,7 @@ One module per command group: ``dream``, ``batch``, ``zoom``, ``video``, ``atlas
 
 from typing import NoReturn
 
-from inceptionism.cli import atlas, batch, catalog, classify, dream, info, serve, train, video, zoom  # noqa: F401  (each registers its commands)
+from inceptionism.cli import atlas, batch, catalog, classify, dream, info, live, serve, train, video, zoom  # noqa: F401  (each registers its commands)
 from inceptionism.cli.app import cli
 
 

@@ -68,11 +68,15 @@ class FlowChain:
             carried dream (:func:`carried_settings`).
         blend: how much of the previous frame's dream is carried where the flow is valid (0..1).
         flow: carry it along the optical flow (``False``: every frame dreamed alone).
+        steady: every frame after the first costs the same (live): a new shot is dreamed with
+            the short schedule, nothing carried and every pixel's step the largest, and the
+            strength held is the first frame's, never measured again.
     """
 
-    def __init__(self, dreamers: tuple[Dreamer, Dreamer], *, blend: float, flow: bool) -> None:
+    def __init__(self, dreamers: tuple[Dreamer, Dreamer], *, blend: float, flow: bool, steady: bool = False) -> None:
         self.dreamers = dreamers
         self.blend = blend
+        self.steady = steady
         self.warper = FlowWarp() if flow else None
         self.cuts = CutDetector()
         self.previous_detail: np.ndarray | None = None
@@ -109,7 +113,7 @@ class FlowChain:
     def __call__(self, picture: np.ndarray, *, index: int = 0, progress: ProgressCallback | None = None) -> np.ndarray:
         """Dream the next frame ``(H, W, 3)`` uint8; the dream, ``(H, W, 3)`` uint8."""
         motion = self._motion(picture)
-        if motion is None:
+        if motion is None and not (self.steady and self.previous_detail is not None):
             dreamed = _pixels(self.dreamers[0](_tensor(picture), callback=progress, index=index))
             if self.warper is not None:
                 self.previous_detail = dream_of(dreamed, picture)
@@ -117,16 +121,24 @@ class FlowChain:
             return dreamed
         if self.unmeasured is not None:  # a resumed chain measures what the first run measured there
             self._measure_alone(self.unmeasured, self.measured_on, index, progress)
-        if self._drifted():
+        if not self.steady and self._drifted():
             self._measure_alone(picture, self.cuts.histogram, index, progress)
-        carried = self.blend * warp(self.previous_detail, motion)
-        steps = STEP_FRESH * (1.0 - self.blend * motion.trust)  # the share of each pixel's dream made anew
+        carried, steps = self._carried(picture, motion)
         frame = self.dreamers[1](
             _tensor(picture), detail=_tensor(carried), step_map=torch.from_numpy(steps)[None, None],
             callback=progress, index=index,
         )  # fmt: skip
         dreamed, self.previous_detail = held(picture, _pixels(frame), self.target)
         return dreamed
+
+    def _carried(self, picture: np.ndarray, motion: Motion | None) -> tuple[np.ndarray, np.ndarray]:
+        """The dream carried onto ``picture``, and each pixel's step: the share of its dream made anew.
+
+        Across a cut of a steady chain nothing is carried and every pixel takes the largest step.
+        """
+        if motion is None:
+            return np.zeros_like(picture, np.float32), np.full(picture.shape[:2], STEP_FRESH, np.float32)
+        return self.blend * warp(self.previous_detail, motion), STEP_FRESH * (1.0 - self.blend * motion.trust)
 
     def _measure_alone(
         self, picture: np.ndarray, histogram: np.ndarray, index: int, progress: ProgressCallback | None
@@ -140,15 +152,29 @@ class FlowChain:
 def held(picture: np.ndarray, dreamed: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
     """``dreamed`` with its dream scaled toward the strength ``target`` (within :data:`HOLD_LIMITS`).
 
+    What the 0..255 range clips off is made up once: the frame's strength is the target's.
+
     Returns:
         The frame ``(H, W, 3)`` uint8 and its dream (frame minus ``picture``) as float32.
     """
     detail = dream_of(dreamed, picture)
     now = strength(detail)
-    if now > 0 and target > 0:
-        detail *= min(max(target / now, HOLD_LIMITS[0]), HOLD_LIMITS[1])
-    frame = np.clip(np.rint(picture.astype(np.float32) + detail), 0, 255).astype(np.uint8)
+    if now <= 0 or target <= 0:
+        return dreamed, detail
+    scale = _bounded(target / now)
+    frame = _added(picture, detail * scale)
+    shown = strength(dream_of(frame, picture))
+    if 0 < shown < target * 0.999 and _bounded(scale * target / shown) > scale:
+        frame = _added(picture, detail * _bounded(scale * target / shown))
     return frame, dream_of(frame, picture)
+
+
+def _bounded(scale: float) -> float:
+    return min(max(scale, HOLD_LIMITS[0]), HOLD_LIMITS[1])
+
+
+def _added(picture: np.ndarray, detail: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(picture.astype(np.float32) + detail), 0, 255).astype(np.uint8)
 
 
 def dream_of(dreamed: np.ndarray, picture: np.ndarray) -> np.ndarray:

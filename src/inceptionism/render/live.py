@@ -37,6 +37,8 @@ LIVE_STEPS = 0.2
 with this share of the settings' steps (2 of 10): a camera moves little between two frames
 dreamed 8 times a second, so the dream carried covers nearly every pixel and each frame only
 deepens it. Measured by ``bench/live.py`` on 320x240 footage (SqueezeNet, fire7): see the README."""
+LIVE_SIZE = 320
+"""The long side a camera's frames are dreamed at unless ``max_size`` says otherwise (command line)."""
 WHAT = "live dreams the frames it is given"
 
 Frame = np.ndarray
@@ -79,7 +81,7 @@ class LiveDreamer:
     """
 
     def __init__(self, settings: DreamSettings, *, net: Network | None = None, blend: float | None = None) -> None:
-        self.settings, self.net = check_live(settings), net
+        self.asked, self.settings, self.net = settings, check_live(settings), net
         self.blend = LIVE_OPTIONS["blend"].check("blend", LIVE_OPTIONS["blend"].default if blend is None else blend)
         self.frames = 0
         self.picture: Frame | None = None  # the last frame given, as it was dreamed (scaled to max_size)
@@ -96,8 +98,8 @@ class LiveDreamer:
             self.blend = LIVE_OPTIONS["blend"].check("blend", blend)
             if self._chain is not None:
                 self._chain.blend = self.blend
-        if settings is not None and (settings != self.settings or net is not self.net):
-            self.settings, self.net, self._chain = check_live(settings), net, None
+        if settings is not None and (settings != self.asked or net is not self.net):
+            self.asked, self.settings, self.net, self._chain = settings, check_live(settings), net, None
 
     def __call__(self, picture: Frame, *, stop: Callable[[], bool] | None = None) -> Frame:
         """The next frame ``picture`` dreamed, ``(h, w, 3)`` uint8 (scaled to the settings' max_size).
@@ -115,7 +117,7 @@ class LiveDreamer:
     def _new_chain(self, picture: Frame) -> FlowChain:
         alone = Dreamer(self.settings, model=self.net).ranked_on(_tensor(picture))  # strong:N: on this frame
         carried = Dreamer(live_carried_settings(alone.settings), model=alone.net)
-        return FlowChain((alone, carried), blend=self.blend, flow=True)
+        return FlowChain((alone, carried), blend=self.blend, flow=True, steady=True)
 
 
 def live(
@@ -144,11 +146,11 @@ def live(
     """
     check_names(options, "live()")
     current = settings if callable(settings) else lambda: settings
-    composed, net = compose_settings(current(), model, options)
-    dreamer = LiveDreamer(composed, net=net, blend=blend)
     given = current()
+    composed, net = compose_settings(given, model, options)
+    dreamer = LiveDreamer(composed, net=net, blend=blend)
     for picture in frames:
-        if callable(settings) and (latest := settings()) is not given:
+        if (latest := current()) is not given:
             given = latest
             dreamer.update(compose_settings(latest, model, options)[0], net=net)
         yield dreamer(picture)

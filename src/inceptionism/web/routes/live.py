@@ -43,6 +43,7 @@ class LiveDoor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.open = 0
+        self.sessions: set[LiveSession] = set()  # those dreaming now
 
     def enter(self, studio: Studio) -> None:
         """Let one more session in, or raise :class:`NoWorker` saying why not."""
@@ -82,12 +83,12 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.close(BUSY, reason=str(error)[:120])
         return
     try:
-        await _serve(websocket, studio, choice)
+        await _serve(websocket, studio, choice, door)
     finally:
         door.leave(studio)
 
 
-async def _serve(websocket: WebSocket, studio: Studio, choice: Choice) -> None:
+async def _serve(websocket: WebSocket, studio: Studio, choice: Choice, door: LiveDoor) -> None:
     loop = asyncio.get_running_loop()
     outbox: asyncio.Queue[dict[str, Any] | bytes] = asyncio.Queue()
     session = LiveSession(
@@ -100,10 +101,12 @@ async def _serve(websocket: WebSocket, studio: Studio, choice: Choice) -> None:
     sender = asyncio.create_task(_send_all(websocket, outbox))
     await websocket.send_json(_ready(studio, choice))
     session.start(choice)
+    door.sessions.add(session)
     try:
         await _receive_all(websocket, studio, session, outbox)
     finally:
         await run_in_threadpool(session.close)
+        door.sessions.discard(session)
         sender.cancel()
 
 

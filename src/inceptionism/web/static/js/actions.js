@@ -21,7 +21,7 @@ export async function dreamAgain(job) {
     const blob = await response.blob();
     const type = blob.type || job.media_type || "image/png";
     const name = `dream-${shortId(job.id)}.${extensionOf(type)}`;
-    if (jobKind() === "video") setKind("dream");
+    if (jobKind() === "video" || jobKind() === "live") setKind("dream");
     setPhoto(new File([blob], name, { type }), name);
     photoPanel.scrollIntoView({ behavior: "smooth", block: "nearest" });
     setStatus(`The result of ${shortId(job.id)} is the current photo: dream again.`, "ok");

@@ -1,6 +1,6 @@
-// The dream, zoom and video form: the kind of job, the start (photo or noise), the number fields
-// (each names its option: data-option), and the params a job is sent with. "Use these
-// settings" fills it back from a job.
+// The dream, zoom, video and live form: the kind of job, the start (photo or noise), the number
+// fields (each names its option: data-option), and the params a job (or a live session) is sent
+// with. "Use these settings" fills it back from a job.
 
 import { chosenClasses, setClasses } from "./classes.js";
 import { byId, chip } from "./dom.js";
@@ -9,7 +9,7 @@ import { setBrushUsable } from "./mask.js";
 import { optionsOf } from "./options.js";
 import { currentPhoto, hasStill, onPhotoChange, wantVideoInput } from "./photo.js";
 import { fillSchedule, presetName, presetOptions, sliderNames, sliderParams } from "./schedule.js";
-import { setStatus } from "./status.js";
+import { setStatus, statusInLivePanel } from "./status.js";
 
 const kindSelect = byId("kind");
 const noise = byId("noise");
@@ -18,7 +18,10 @@ const noiseField = byId("noise-field");
 const photoFrame = byId("photo-frame");
 const seed = byId("seed");
 const keepColors = byId("keep-colors");
-const sections = { zoom: byId("zoom-fields"), video: byId("video-fields") };
+const sections = { zoom: byId("zoom-fields"), video: byId("video-fields"), live: byId("live-fields") };
+/** What a live session does without (it dreams the frames it is sent), and its own panel. */
+const notLive = [byId("dropzone"), byId("guide-field"), byId("photo-panel"), byId("run-panel")];
+const livePanel = byId("live-panel");
 const format = byId("format");
 const zoomLabels = byId("zoom-labels");
 const flow = byId("flow");
@@ -29,34 +32,53 @@ const numberFields = [...document.querySelectorAll("#studio input[type=number][d
   .filter((input) => !input.dataset.option.startsWith("atlas."));
 
 const BUTTON_TEXT = { dream: "Dream", zoom: "Dream a zoom", video: "Dream the video" };
-/** Params of a zoom or a video job that are not numbers: the form's switches. */
-const SWITCHES = { zoom: ["format", "labels"], video: ["flow"] };
+/** Params of a zoom, a video or a live session that are not numbers: the form's switches. */
+const SWITCHES = { zoom: ["format", "labels"], video: ["flow"], live: [] };
+/** Dream options a live session refuses: it has no noise, and sizes its octaves itself. */
+const NOT_LIVE = new Set(["noise", "octave_sizes"]);
+const kindListeners = [];
 
 let extraParams = {}; // further known params kept from "Use these settings", shown as chips
+let shownKind = null; // the kind whose fields are shown
 
-/** The kind of job chosen: "dream", "zoom" or "video". */
+/** The kind of job chosen: "dream", "zoom", "video" or "live". */
 export function jobKind() {
   return kindSelect.value;
 }
 
-/** Whether the job starts from noise (the box is ticked; a video never does). */
+/** Whether the job starts from noise (the box is ticked; a video or a live session never does). */
 export function startsFromNoise() {
-  return jobKind() !== "video" && noise.checked;
+  return jobKind() !== "video" && jobKind() !== "live" && noise.checked;
 }
 
-/** Show the fields of the kind of job chosen; a video job takes a video file. */
+/** Call `listener(kind)` whenever another kind is chosen (in the list, or by "Use these settings"). */
+export function onKindChange(listener) {
+  kindListeners.push(listener);
+}
+
+/** Show the fields of the kind of job chosen; a video job takes a video file, a live session neither. */
 export function setKind(kind) {
-  kindSelect.value = kind;
+  const changed = kind !== shownKind;
+  shownKind = kindSelect.value = kind;
   for (const [name, section] of Object.entries(sections)) section.hidden = kind !== name;
-  noiseField.hidden = kind === "video";
+  showLive(kind === "live");
+  noiseField.hidden = kind === "video" || kind === "live";
   if (kind === "video" && noise.checked) {
     noise.checked = false;
     noiseChanged();
   }
-  if (wantVideoInput(kind === "video")) {
+  if (kind !== "live" && wantVideoInput(kind === "video")) {
     setStatus(kind === "video" ? "A video job needs a video: choose one." : "Choose a photo, or tick Start from noise.");
   }
   dreamButton.textContent = BUTTON_TEXT[kind] || "Dream";
+  if (changed) for (const listener of kindListeners) listener(kind);
+}
+
+/** The Live panel instead of the photo, the guide and the Dream button; the status line follows. */
+function showLive(live) {
+  for (const element of notLive) element.hidden = live;
+  livePanel.hidden = !live;
+  statusInLivePanel(live);
 }
 
 function noiseChanged() {
@@ -89,13 +111,14 @@ export function buildParams() {
   if (problem) return problem;
   readSwitches(kind, params);
   dropOtherKinds(kind, params);
+  if (kind === "live") keepLiveOnly(params);
   for (const name of Object.keys(params)) if (params[name] === undefined) delete params[name];
   return { params };
 }
 
 /** What is missing to start: a photo, or noise (ticked, or the preset's); null when nothing is. */
 function startProblem(kind) {
-  if (currentPhoto()) return null;
+  if (kind === "live" || currentPhoto()) return null; // a live session is sent its frames
   if (kind === "video") return { error: "Choose a video to dream.", field: "file" };
   if (noise.checked || presetOptions().noise != null) return null;
   return { error: "Choose a photo, or tick Start from noise.", field: "file" };
@@ -153,6 +176,12 @@ function dropOtherKinds(kind, params) {
   }
 }
 
+/** A live session takes the dream's options and its own (blend), but no noise: drop the rest. */
+function keepLiveOnly(params) {
+  const taken = new Set([...optionsOf("dream"), ...optionsOf("live")].map((option) => option.name));
+  for (const name of Object.keys(params)) if (!taken.has(name) || NOT_LIVE.has(name)) delete params[name];
+}
+
 /** Fill the form from a job's params (what was submitted, the seed filled in). */
 export async function fillForm(job) {
   const params = job.params || {};
@@ -196,7 +225,7 @@ function keepExtras(params) {
   const own = new Set(["model", "layers", "classes", "preset", "noise", "seed", "keep_colors", ...sliderNames(),
     ...numberFields.map((input) => input.dataset.option.split(".")[1]), ...SWITCHES.zoom, ...SWITCHES.video]);
   const known = new Set([...optionsOf("dream").map((option) => option.name), ...motionParams("zoom"),
-    ...motionParams("video")]);
+    ...motionParams("video"), ...motionParams("live")]);
   extraParams = Object.fromEntries(Object.entries(params)
     .filter(([name, value]) => !own.has(name) && known.has(name) && value != null));
   renderExtras();

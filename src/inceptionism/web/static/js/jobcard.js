@@ -1,5 +1,6 @@
 // One job of the gallery: its result (or where it stands), title, labels, label chart,
-// parameters, and its buttons (download, dream again, use these settings, delete or cancel).
+// parameters, and its buttons (download, dream again, use these settings, delete or cancel). A
+// live session's snapshot or recording has no input to dream again: it offers its settings only.
 
 import { toJson } from "./api.js";
 import { make } from "./dom.js";
@@ -115,7 +116,9 @@ function jobActions(job, titleId, { again, use, remove }) {
       attrs: { "aria-describedby": titleId },
     }));
   }
-  if (isImageResult(job)) actions.append(jobButton("again", "Dream again on this result", titleId, again));
+  if (isImageResult(job) && job.kind !== "live") {
+    actions.append(jobButton("again", "Dream again on this result", titleId, again));
+  }
   actions.append(jobButton("use", "Use these settings", titleId, use));
   actions.append(jobButton("delete", isActive(job.state) ? "Cancel" : "Delete", titleId, remove));
   return actions;

@@ -3,8 +3,10 @@
 //
 // The modules, by concern: api (fetch, refusals), jobstream (following any job), options (the
 // inputs' bounds), layers and classes (what to dream), schedule (preset and sliders), photo and
-// mask (the input), form (the job's params), run (Dream and Cancel), gallery and jobcard (the
-// jobs), atlas and tiles (the atlas panel), lightbox and toast, actions (gallery -> form).
+// mask (the input), form (the job's params), run (Dream and Cancel), live (the Live panel: its
+// source, socket, meter and settings in livesource, livesocket, livemeter, livesettings),
+// gallery and jobcard (the jobs), atlas and tiles (the atlas panel), lightbox and toast,
+// actions (gallery -> form).
 
 import { dreamAgain, useSettings } from "./actions.js";
 import { errorText } from "./api.js";
@@ -15,6 +17,7 @@ import { loadGallery, setJobActions, wireGallery } from "./gallery.js";
 import { isActive } from "./jobstream.js";
 import { loadModels, onLayerChange, onModelChange, wireLayers } from "./layers.js";
 import { wireLightbox } from "./lightbox.js";
+import { wireLive } from "./live.js";
 import { wireMask } from "./mask.js";
 import { loadOptions } from "./options.js";
 import { onPhotoChange, wirePhoto } from "./photo.js";
@@ -30,6 +33,7 @@ function wire() {
   wireSchedule();
   wireForm();
   wireRun();
+  wireLive();
   wireAtlas();
   wireGallery();
   wireLightbox();

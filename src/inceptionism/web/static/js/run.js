@@ -25,22 +25,27 @@ let followed = null; // {id, stop} of the job this page follows, or null
 /** POST the form as a job, then follow it; a problem in the form is said (and focused) first. */
 async function submit(event) {
   event.preventDefault();
-  if (followed) return;
-  for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
-  const built = buildParams();
-  if (built.error) {
-    showProblem(built);
-    return;
-  }
+  if (followed || jobKind() === "live") return; // a live session starts with its own button
+  const params = checkedParams();
+  if (!params) return;
   dreamButton.disabled = true;
   setStatus("Sending the job…", "busy");
   try {
-    const job = await api("/api/jobs", { method: "POST", body: await jobForm(built.params) });
+    const job = await api("/api/jobs", { method: "POST", body: await jobForm(params) });
     followDream(job.id);
   } catch (error) {
     dreamButton.disabled = false;
     setStatus(`Not started: ${errorText(error)}`, "error");
   }
+}
+
+/** The form's params; null when it has a problem, which is said (its field marked and focused). */
+export function checkedParams() {
+  for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+  const built = buildParams();
+  if (!built.error) return built.params;
+  showProblem(built);
+  return null;
 }
 
 function showProblem({ error, field }) {
