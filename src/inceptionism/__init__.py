@@ -16,8 +16,8 @@ from inceptionism.objectives import Objective, as_objective
 from inceptionism.render import DreamResult, dream
 from inceptionism.render.atlas import AtlasResult, AtlasTile, atlas
 from inceptionism.render.bar import ProgressBar
-from inceptionism.render.live import LiveDreamer, live
 from inceptionism.render.batch import BatchResult, batch
+from inceptionism.render.live import LiveDreamer, live
 from inceptionism.render.snapshots import Snapshots
 from inceptionism.render.video import VideoResult, video
 from inceptionism.render.zoom import ZoomResult, ZoomSettings, zoom

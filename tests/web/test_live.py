@@ -107,8 +107,12 @@ def test_bad_settings_are_refused_in_one_line_and_the_last_good_ones_kept(client
             ({"steps": 0}, "steps must be >= 1, got 0", "steps"),
             ({"noise": "64x64"}, "live dreams the frames it is given; noise does not apply", "noise"),
             ({"frames": 3}, None, "frames"),
-            ({"layers": ["conv9"]}, "unknown layer 'conv9' in tiny; did you mean conv1, conv2, conv3? (list them "
-             "with: inceptionism layers --model tiny)", None),
+            (
+                {"layers": ["conv9"]},
+                "unknown layer 'conv9' in tiny; did you mean conv1, conv2, conv3? (list them "
+                "with: inceptionism layers --model tiny)",
+                None,
+            ),
             ({"blend": 1.5}, "blend must be non-negative and <= 1.0, got 1.5", "blend"),
         ]:
             answer = settings(ws, params)
