@@ -61,11 +61,16 @@ def studio_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def chromium() -> Iterator[object]:
     """Headless Chromium, or a skip saying what is missing."""
+    yield from launch_chromium()
+
+
+def launch_chromium(*extra_args: str) -> Iterator[object]:
+    """Headless Chromium started with :data:`CHROMIUM_ARGS` and ``extra_args`` (a fixture's body), or a skip."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"no Chromium at {CHROMIUM} (install it, e.g. apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield browser
         finally:

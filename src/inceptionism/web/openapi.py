@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from inceptionism.web.errors import MEANINGS
+from inceptionism.web.kinds import LiveParams
 from inceptionism.web.security import UNSAFE_METHODS
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -28,6 +29,7 @@ def declare_refusals(app: FastAPI, *, loopback: bool, token: bool) -> None:
             document = get_openapi(title=app.title, version=app.version, description=app.description,
                                    routes=app.routes)  # fmt: skip
             _declare(document, loopback=loopback, token=token)
+            _declare_live(document)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -48,3 +50,14 @@ def _declare(document: dict[str, Any], *, loopback: bool, token: bool) -> None:
     schemas = document["components"]["schemas"]
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+
+
+def _declare_live(document: dict[str, Any]) -> None:
+    """Name the live WebSocket (OpenAPI has no words for one) and give the schema of its settings, ``LiveParams``."""
+    schema = LiveParams.model_json_schema(ref_template="#/components/schemas/{model}")
+    document["components"]["schemas"].update(schema.pop("$defs", {}))
+    document["components"]["schemas"]["LiveParams"] = schema
+    document["info"]["description"] += (
+        " Live: a WebSocket at /api/live takes frames and sends them back dreamed; its settings messages carry "
+        "LiveParams (the protocol is in the README's Live section)."
+    )

@@ -93,7 +93,7 @@ async function sendFrame(session) {
   session.encoding = true;
   const blob = await grabFrame();
   session.encoding = false;
-  if (session !== live || !blob) return;
+  if (session !== live || session.stopping || !blob) return;
   session.lastId += 1;
   session.socket.sendFrame(session.lastId, blob);
   frameSent(session.lastId);

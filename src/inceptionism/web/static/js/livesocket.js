@@ -28,10 +28,11 @@ export function openLive({ onMessage, onDream, onClose }) {
     else onMessage(message);
   });
   socket.addEventListener("close", ({ code, reason }) => onClose({ code, reason }));
+  const open = () => socket.readyState === WebSocket.OPEN; // nothing is sent once it closes
   return {
-    sendFrame: (id, blob) => socket.send(new Blob([frameId(id), blob])),
-    send: (command) => socket.readyState === WebSocket.OPEN && socket.send(toJson(command)),
-    busy: () => socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > 0,
+    sendFrame: (id, blob) => open() && socket.send(new Blob([frameId(id), blob])),
+    send: (command) => open() && socket.send(toJson(command)),
+    busy: () => !open() || socket.bufferedAmount > 0,
     close: () => socket.close(1000, "stopped"),
   };
 }
