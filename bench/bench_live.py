@@ -131,9 +131,24 @@ def run(port: int, clip: str, seconds: float, params: dict) -> None:
         lines, latencies, span = drive.receive()
     steady = latencies[1:]  # the first frame is dreamed with the full settings: its own figure
     rate = (len(lines) - 1) / span
-    print(f"{clip:<13} {len(lines):>6} {rate:9.2f} {statistics.median(steady) * 1000:9.0f} "
+    dream_ms = statistics.median(line["dream_ms"] for line in lines[1:])
+    print(f"{clip:<13} {len(lines):>6} {rate:9.2f} {dream_ms:9.0f} {statistics.median(steady) * 1000:9.0f} "
           f"{np.percentile(steady, 90) * 1000:7.0f} {latencies[0] * 1000:9.0f} {lines[-1]['dropped']:>7} "
           f"{lines[0]['strength']:9.2f} {lines[min(29, len(lines) - 1)]['strength']:9.2f}")  # fmt: skip
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """The machine's speed now: float32 GFLOP/s of an n x n matrix product (the best of ``repeats``)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(timed_product(a, b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def timed_product(a: torch.Tensor, b: torch.Tensor) -> float:
+    started = time.perf_counter()
+    a @ b
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -142,9 +157,10 @@ def main() -> None:
     parser.add_argument("--layer", default=None, help="the layer dreamed (default: the model's)")
     args = parser.parse_args()
     params = {"seed": 0, **({"layers": [args.layer]} if args.layer else {})}
-    print(f"cpu: {torch.backends.cpu.get_cpu_capability()}, torch threads {torch.get_num_threads()}; SqueezeNet, "
+    print(f"cpu: {torch.backends.cpu.get_cpu_capability()}, torch threads {torch.get_num_threads()}, "
+          f"matmul {matmul_gflops():.0f} GFLOP/s (this machine's speed now); SqueezeNet, "
           f"studio defaults, {SIZE[0]}x{SIZE[1]} JPEG frames sent at {RATE:g}/s for {args.seconds:g} s")  # fmt: skip
-    print(f"{'clip':<13} {'dreams':>6} {'frames/s':>9} {'median ms':>9} {'p90 ms':>7} {'first ms':>9} "
+    print(f"{'clip':<13} {'dreams':>6} {'frames/s':>9} {'dream ms':>9} {'median ms':>9} {'p90 ms':>7} {'first ms':>9} "
           f"{'dropped':>7} {'strength1':>9} {'strength30':>9}")  # fmt: skip
     with tempfile.TemporaryDirectory() as data_dir:
         port = free_port()

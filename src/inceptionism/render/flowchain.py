@@ -41,6 +41,7 @@ flicker stays at 16-17% of frames dreamed alone; with 5, pixels where nothing co
 carried get 102-135% of the dream they get alone."""
 HOLD_LIMITS = (0.67, 1.5)
 """How far one frame's dream may be scaled toward the shot's strength."""
+MAKE_UP = 3
 TARGET_DRIFT = 0.25
 """When a frame's grey histogram has moved this far (0..1) from that of the frame the target
 was measured on (a fade, a change of light), the frame is also dreamed alone to measure it
@@ -70,7 +71,7 @@ class FlowChain:
         flow: carry it along the optical flow (``False``: every frame dreamed alone).
         steady: every frame after the first costs the same (live): a new shot is dreamed with
             the short schedule, nothing carried and every pixel's step the largest, and the
-            strength held is the first frame's, never measured again.
+            strength held is the first frame's, never measured again; the flow is DIS's fast one.
     """
 
     def __init__(self, dreamers: tuple[Dreamer, Dreamer], *, blend: float, flow: bool, steady: bool = False) -> None:
@@ -152,7 +153,8 @@ class FlowChain:
 def held(picture: np.ndarray, dreamed: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
     """``dreamed`` with its dream scaled toward the strength ``target`` (within :data:`HOLD_LIMITS`).
 
-    What the 0..255 range clips off is made up once: the frame's strength is the target's.
+    What the 0..255 range clips off and rounding takes is made up (in at most :data:`MAKE_UP` more
+    passes): the frame shown is as strong as the target, not a shade under.
 
     Returns:
         The frame ``(H, W, 3)`` uint8 and its dream (frame minus ``picture``) as float32.
@@ -163,9 +165,12 @@ def held(picture: np.ndarray, dreamed: np.ndarray, target: float) -> tuple[np.nd
         return dreamed, detail
     scale = _bounded(target / now)
     frame = _added(picture, detail * scale)
-    shown = strength(dream_of(frame, picture))
-    if 0 < shown < target * 0.999 and _bounded(scale * target / shown) > scale:
-        frame = _added(picture, detail * _bounded(scale * target / shown))
+    for _ in range(MAKE_UP):
+        shown = strength(dream_of(frame, picture))
+        if not 0 < shown < target or _bounded(scale * target / shown) <= scale:
+            break
+        scale = _bounded(scale * target / shown)
+        frame = _added(picture, detail * scale)
     return frame, dream_of(frame, picture)
 
 
