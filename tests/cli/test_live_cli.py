@@ -59,13 +59,13 @@ def test_with_headless_opencv_it_says_which_opencv_to_install(monkeypatch):
 
 
 def test_a_camera_that_cannot_be_opened_is_named(tmp_path):
-    result = run("live", "--camera", 7, "--no-window", *TINY)
+    result = run("live", "--camera", 7, "--no-window", "--record", tmp_path / "dream.mp4", *TINY)
     assert result.exit_code == 2
     assert result.stderr == (
         "Error: cannot open camera 7: no camera there, it is in use, or access is refused (give another --camera "
         "INDEX, or a video file)\n"
     )
-    result = run("live", "--camera", tmp_path / "none.mp4", "--no-window", *TINY)
+    result = run("live", "--camera", tmp_path / "none.mp4", "--no-window", "--record", tmp_path / "dream.mp4", *TINY)
     assert result.stderr.startswith(f"Error: cannot open {tmp_path / 'none.mp4'}: ")
 
 
@@ -81,3 +81,22 @@ def test_what_live_cannot_do_is_refused_before_any_camera_is_opened(args, messag
     result = run("live", "--camera", 7, *args, *TINY)
     assert result.exit_code == 2
     assert message in result.stderr and "camera" not in result.stderr.replace("--camera", "")
+
+
+def test_a_recording_never_replaces_the_video_played_as_the_camera(tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", count=4)
+    before = clip.read_bytes()
+    result = run("live", "--camera", clip, "--no-window", "--record", clip, *TINY)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot write {clip}: it is the camera file; give another output (--record)\n"
+    assert clip.read_bytes() == before
+
+
+def test_a_recording_that_cannot_be_written_or_nothing_to_show_is_refused_at_once(tmp_path):
+    result = run("live", "--camera", 7, "--no-window", "--record", tmp_path / "none" / "dream.mp4", *TINY)
+    assert (
+        result.stderr
+        == f"Error: cannot write {tmp_path / 'none' / 'dream.mp4'}: directory {tmp_path / 'none'} does not exist\n"
+    )
+    result = run("live", "--camera", 7, "--no-window", *TINY)
+    assert result.stderr == "Error: --no-window shows nothing: give --record FILE.mp4 too\n"

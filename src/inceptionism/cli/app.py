@@ -28,7 +28,7 @@ TABLES = (OPTIONS, ZOOM_OPTIONS, VIDEO_OPTIONS, ATLAS_OPTIONS, BATCH_OPTIONS, SE
 """Every table of options a command takes flags from."""
 FLAGS = {name: option.flag for table in TABLES for name, option in table.items()}
 FLAGS.update(guide="--guide", mask="--mask", work_dir="--work-dir", restart="--restart", sweep="--sweep",
-             channels="--channels", **{"from": "--from"})  # fmt: skip
+             channels="--channels", record="--record", **{"from": "--from"})  # fmt: skip
 """The flag of each library argument, named in error messages."""
 
 

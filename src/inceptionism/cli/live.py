@@ -17,9 +17,12 @@ from inceptionism.cli.dream import dream_settings
 from inceptionism.cli.options import dreaming_options, option_flags
 from inceptionism.engine.dreamer import settings_network
 from inceptionism.engine.options import Option
+from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import InvalidParameterError
+from inceptionism.io.files import check_not_input, check_writable
 from inceptionism.io.recording import Recording
 from inceptionism.render.live import LIVE_OPTIONS, LIVE_SIZE, check_live, live
+from inceptionism.render.still import input_files
 
 NOT_FOR_LIVE = ("--noise", "--param", "--lr", "--octave-sizes")
 """Dream options live does not take: its frames are the start, never noise."""
@@ -73,18 +76,34 @@ def live_command(
     if options.get("max_size") is None:
         options["max_size"] = LIVE_SIZE
     settings = check_live(dream_settings(from_image, options, guide=None, mask=None))  # before any camera or window
-    if record is not None and record.suffix.lower() != ".mp4":
-        raise InvalidParameterError(f"--record writes an MP4: give a .mp4 path, got {record.name}", argument="record")
+    _check_record(record, camera, settings, no_window=no_window, from_image=from_image)
     if not no_window:
         _open_window()
     source = _open_camera(camera)
     net = settings_network(settings, progress=not quiet)
     dreamed = live(_frames(source, frames), settings, model=net, blend=blend)
     count, seconds = _loop(dreamed, record, window=not no_window)
+    if count == 0:
+        fail(f"no frame came from {'camera ' + camera if camera.isdigit() else camera}: nothing was dreamed")
     if not quiet:
         rate = count / seconds if seconds > 0 else 0.0
         shown = f", wrote {record}" if record is not None and count else ""
         click.echo(f"dreamed {count} frames in {seconds:.1f} s ({rate:.1f} frames/s){shown}")
+
+
+def _check_record(
+    record: Path | None, camera: str, settings: DreamSettings, *, no_window: bool, from_image: Path | None
+) -> None:
+    """Refuse a recording that is no MP4, cannot be written or would replace an input; and nothing to show at all."""
+    if record is None:
+        if no_window:
+            raise InvalidParameterError("--no-window shows nothing: give --record FILE.mp4 too", argument="record")
+        return
+    if record.suffix.lower() != ".mp4":
+        raise InvalidParameterError(f"--record writes an MP4: give a .mp4 path, got {record.name}", argument="record")
+    played = {} if camera.isdigit() or "://" in camera else {"camera file": camera}
+    check_not_input(record, input_files(settings, {**played, "--from image": from_image}), argument="record")
+    check_writable(record)
 
 
 def _open_window() -> None:
@@ -135,10 +154,8 @@ def _loop(dreamed: Iterator[np.ndarray], record: Path | None, *, window: bool) -
             count += 1
             if recording is not None:
                 recording.write(frame, time.monotonic())
-            if window:
-                cv2.imshow(WINDOW, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-                if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-                    break
+            if window and not _shown(cv2, frame):
+                break
     except KeyboardInterrupt:
         pass  # Ctrl-C ends the session as q does: what was dreamed is kept
     finally:
@@ -147,3 +164,10 @@ def _loop(dreamed: Iterator[np.ndarray], record: Path | None, *, window: bool) -
         if window:
             cv2.destroyAllWindows()
     return count, time.monotonic() - started
+
+
+def _shown(cv2: Any, frame: np.ndarray) -> bool:
+    """Show ``frame`` in the window; ``False`` once q or Esc is pressed or the window is closed."""
+    cv2.imshow(WINDOW, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    key = cv2.waitKey(1) & 0xFF
+    return key not in (ord("q"), 27) and cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) >= 1

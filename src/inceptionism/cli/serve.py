@@ -51,6 +51,7 @@ def serve_command(host: str | None, port: int | None, data_dir: Path | None, wor
 
         from inceptionism.web.app import create_app
         from inceptionism.web.config import ServerSettings
+        from inceptionism.web.livesession import LIVE_MESSAGE
     except ImportError as error:
         fail(f"the studio needs the [web] extra ({error.name} is missing): pip install 'inceptionism[web]'")
     given = {"host": host, "port": port, "data_dir": data_dir, "workers": workers, "cluster": cluster}
@@ -79,7 +80,7 @@ def serve_command(host: str | None, port: int | None, data_dir: Path | None, wor
         click.echo(f"Inceptionism studio at {url}  (data in {settings.data_dir}{where}; Ctrl-C stops)")
         if open_browser:
             threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", ws_max_size=LIVE_MESSAGE)
 
 
 def _check_port_free(host: str, port: int) -> None:

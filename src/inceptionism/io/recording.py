@@ -8,6 +8,7 @@ output is never half-written, and a recording abandoned leaves nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -59,14 +60,19 @@ class Recording:
         if self.stream is None:
             self.abandon()
             return False
-        self.container.mux(self.stream.encode())
-        self.container.close()
-        os.replace(self.scratch, self.output)
+        try:
+            self.container.mux(self.stream.encode())
+            self.container.close()
+            os.replace(self.scratch, self.output)
+        except BaseException:
+            self.abandon()
+            raise
         return True
 
     def abandon(self) -> None:
         """Close and remove what was written."""
-        self.container.close()
+        with contextlib.suppress(Exception):  # closing a file that failed: what is left is removed below
+            self.container.close()
         self.scratch.unlink(missing_ok=True)
 
 

@@ -71,7 +71,7 @@ class FlowChain:
         flow: carry it along the optical flow (``False``: every frame dreamed alone).
         steady: every frame after the first costs the same (live): a new shot is dreamed with
             the short schedule, nothing carried and every pixel's step the largest, and the
-            strength held is the first frame's, never measured again; the flow is DIS's fast one.
+            strength held is the first frame's, never measured again.
     """
 
     def __init__(self, dreamers: tuple[Dreamer, Dreamer], *, blend: float, flow: bool, steady: bool = False) -> None:
@@ -154,7 +154,7 @@ def held(picture: np.ndarray, dreamed: np.ndarray, target: float) -> tuple[np.nd
     """``dreamed`` with its dream scaled toward the strength ``target`` (within :data:`HOLD_LIMITS`).
 
     What the 0..255 range clips off and rounding takes is made up (in at most :data:`MAKE_UP` more
-    passes): the frame shown is as strong as the target, not a shade under.
+    passes, within the limits): the frame shown is as strong as the target, not a shade under.
 
     Returns:
         The frame ``(H, W, 3)`` uint8 and its dream (frame minus ``picture``) as float32.

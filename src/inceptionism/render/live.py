@@ -115,7 +115,11 @@ class LiveDreamer:
         picture = self.picture = fitted(picture, self.settings.max_size)
         if self._chain is None:
             self._chain = self._new_chain(picture)
-        dreamed = self._chain(picture, index=self.frames, progress=None if stop is None else lambda _: stop())
+        try:
+            dreamed = self._chain(picture, index=self.frames, progress=None if stop is None else lambda _: stop())
+        except BaseException:
+            self._chain = None  # its flow moved on to a frame it did not dream: the next one starts afresh
+            raise
         self.frames += 1
         return dreamed
 

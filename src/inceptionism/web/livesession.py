@@ -6,7 +6,7 @@ counted), so nothing queues and the delay stays one dream long. The session's th
 what the slot holds with a :class:`~inceptionism.render.live.LiveDreamer`, the dream carried
 from frame to frame, and hands each dreamed frame back (:meth:`LiveSession.post`) with the
 id of the frame it answers. Settings are checked on arrival and applied from the next frame.
-A snapshot and a recording become finished jobs of the gallery (kind ``live``).
+A snapshot and a recording become finished jobs of the gallery (:mod:`~inceptionism.web.livekeep`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,9 @@ from PIL import Image
 from inceptionism.engine.progress import Cancelled
 from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError
-from inceptionism.io.images import encode_image
-from inceptionism.io.recording import Recording
 from inceptionism.render.live import LiveDreamer
 from inceptionism.render.meter import strength
-from inceptionism.web.store import Job, now
+from inceptionism.web.livekeep import Keeper
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +35,10 @@ FRAME_ID_BYTES = 4
 """A frame message starts with its id: 4 bytes, big-endian, unsigned; an encoded image follows."""
 FRAME_BYTES = 4 * 2**20
 """Largest frame message: a 640x480 JPEG is some 50 kB."""
+LIVE_MESSAGE = FRAME_BYTES + FRAME_ID_BYTES
+"""Largest WebSocket message the server reads (``uvicorn --ws-max-size``): a larger one closes the socket."""
 JPEG_QUALITY = 85
+FRAME_FORMATS = ("JPEG", "PNG", "WEBP")  # what a frame may be: no other decoder of Pillow's is reached
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def decode_frame(data: bytes, max_pixels: int) -> np.ndarray:
         ImageError: not an image, or over ``max_pixels``.
     """
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=FRAME_FORMATS) as image:
             if image.width * image.height > max_pixels:
                 raise ImageError(f"a frame of {image.width}x{image.height} is over this studio's {max_pixels} pixels")
             return np.asarray(image.convert("RGB"))
@@ -140,31 +141,19 @@ class LiveSession:
 
     Args:
         post: sends a message to the client (a dict as JSON, bytes as binary), from any thread.
-        save: keeps a finished job ``(job, files)`` in the gallery; returns it as the API shows it.
-        folder: gives a fresh job id and its folder.
+        keeper: keeps the session's snapshots and recording in the gallery.
         max_pixels: the largest frame taken.
-        max_frames: the most frames a recording keeps.
     """
 
-    def __init__(
-        self,
-        post: Callable[[dict[str, Any] | bytes], None],
-        save: Callable[[Job], dict[str, Any]],
-        folder: Callable[[], tuple[str, Any]],
-        *,
-        max_pixels: int,
-        max_frames: int,
-    ) -> None:
-        self.post, self.save, self.folder = post, save, folder
-        self.max_pixels, self.max_frames = max_pixels, max_frames
+    def __init__(self, post: Callable[[dict[str, Any] | bytes], None], keeper: Keeper, *, max_pixels: int) -> None:
+        self.post, self.keeper, self.max_pixels = post, keeper, max_pixels
         self.slot = LatestFrame()
         self.frames = 0  # dreamed in this session
         self._choice: Choice | None = None
         self._dreamer: LiveDreamer | None = None
         self._applied = 0  # the version of the settings the dreamer has
         self._latest: Dreamed | None = None
-        self._lock = threading.Lock()  # the choice, the latest dream and the recording
-        self._recording: tuple[Recording, Job] | None = None
+        self._lock = threading.Lock()  # the choice and the latest dream
         self._thread = threading.Thread(target=self._run, name="inceptionism-live", daemon=True)
 
     def start(self, choice: Choice) -> None:
@@ -177,13 +166,13 @@ class LiveSession:
         with self._lock:
             self._choice = choice
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Stop dreaming (within the frame being dreamed), and keep a recording under way."""
+    def close(self) -> None:
+        """Stop dreaming (at the next step of the frame being dreamed), then keep a recording under way."""
         self.slot.close()
         if self._thread.is_alive():
-            self._thread.join(timeout)
-        if self._recording is not None:
-            self.record(False)
+            self._thread.join()  # a step is bounded: the worker is given back only once it is free
+        if self.keeper.recording:
+            self.keeper.stop()
 
     def _run(self) -> None:
         for incoming in self.slot:
@@ -216,7 +205,6 @@ class LiveSession:
         self.frames += 1
         with self._lock:
             self._latest = Dreamed(dreamed, source, choice.params)
-            full = self._recording is not None and self._keep(dreamed, incoming.received)
         height, width = dreamed.shape[:2]
         self.post({
             "type": "dreamed", "id": incoming.id, "settings": choice.version, "width": width, "height": height,
@@ -224,11 +212,12 @@ class LiveSession:
             "frames": self.frames, "strength": round(strength(dreamed.astype(np.float32) - source), 2),
         })  # fmt: skip
         self.post(incoming.id.to_bytes(FRAME_ID_BYTES, "big") + jpeg(dreamed))
-        if full:  # kept now; a new recording is for the user to start
-            self.post(self.record(False))
+        ended = self.keeper.add(dreamed, incoming.received)
+        if ended is not None:  # full (kept) or failed: a new recording is for the user to start
+            self.post(ended)
 
     def snapshot(self) -> dict[str, Any]:
-        """Keep the latest dreamed frame (and the frame it was dreamed on) in the gallery; the job.
+        """Keep the latest dreamed frame (and the frame it was dreamed on) in the gallery; the ``saved`` message.
 
         Raises:
             InvalidParameterError: nothing dreamed yet.
@@ -237,42 +226,15 @@ class LiveSession:
             latest = self._latest
         if latest is None:
             raise InvalidParameterError("nothing dreamed yet: send a frame first, then take the snapshot")
-        job_id, folder = self.folder()
-        for name, pixels in (("result.png", latest.pixels), ("input.png", latest.source)):
-            (folder / name).write_bytes(encode_image(Image.fromarray(pixels), "PNG"))
-        job = _finished(job_id, latest.params, result="result.png", media_type="image/png", frames=1)
-        job.files = {"image": "input.png"}
-        return self.save(job)
+        return self.keeper.snapshot(latest.pixels, latest.source, latest.params)
 
     def record(self, on: bool) -> dict[str, Any]:
-        """Start recording the dreamed frames, or stop and keep the recording in the gallery.
-
-        Returns:
-            ``{"type": "recording", ...}`` when it starts; ``{"type": "saved", "job": ...}`` when one is kept.
-        """
+        """Start recording the dreamed frames (with the settings now in use), or stop and keep the recording."""
+        if not on:
+            return self.keeper.stop()
         with self._lock:
-            if on and self._recording is None:
-                job_id, folder = self.folder()
-                params = self._choice.params if self._choice else {}
-                self._recording = (
-                    Recording(folder / "result.mp4", comment="inceptionism live"),
-                    _finished(job_id, params, result="result.mp4", media_type="video/mp4", frames=0),
-                )
-                return {"type": "recording", "on": True, "max_frames": self.max_frames}
-            if on or self._recording is None:
-                return {"type": "recording", "on": self._recording is not None, "max_frames": self.max_frames}
-            recording, job = self._recording
-            self._recording = None
-        if not recording.finish():
-            return {"type": "recording", "on": False, "frames": 0, "detail": "no frame was dreamed: nothing kept"}
-        job.frames_done = job.frames_total = recording.count
-        return {"type": "saved", "job": self.save(job)}
-
-    def _keep(self, dreamed: np.ndarray, received: float) -> bool:
-        """Record ``dreamed``; whether the recording is full."""
-        recording = self._recording[0]
-        recording.write(dreamed, received)
-        return recording.count >= self.max_frames
+            params = self._choice.params if self._choice else {}
+        return self.keeper.start(params)
 
 
 def jpeg(pixels: np.ndarray) -> bytes:
@@ -280,10 +242,3 @@ def jpeg(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
-
-
-def _finished(job_id: str, params: dict[str, Any], *, result: str, media_type: str, frames: int) -> Job:
-    moment = now()
-    return Job(id=job_id, kind="live", state="done", params=dict(params), created=moment, started=moment,
-               finished=moment, result=result, media_type=media_type, frames_done=frames,
-               frames_total=frames)  # fmt: skip

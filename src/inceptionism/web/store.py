@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,21 +155,14 @@ class JobStore:
         return job_id, folder
 
     def add(self, job: Job) -> Job:
-        """Keep ``job`` (queued)."""
+        """Keep ``job`` as it is (queued, or finished already: a live session's snapshot), in one transaction."""
         job.created = job.created or now()
+        names = [column.name for column in fields(Job)]  # every column: names from this module, never a request
+        values = [getattr(job, name) for name in names]
+        values = [json.dumps(value) if name in _JSON_COLUMNS and value is not None else value
+                  for name, value in zip(names, values, strict=True)]  # fmt: skip
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO jobs (id, kind, state, params, files, names, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job.id,
-                    job.kind,
-                    job.state,
-                    json.dumps(job.params),
-                    json.dumps(job.files),
-                    json.dumps(job.names),
-                    job.created,
-                ),
-            )
+            db.execute(f"INSERT INTO jobs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values)
         return job
 
     def get(self, job_id: str) -> Job | None:

@@ -10,7 +10,9 @@ takes one of the studio's workers; it ends when its socket closes.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
+import logging
 import threading
 from typing import Any
 
@@ -21,6 +23,7 @@ from inceptionism.engine.options import OPTIONS
 from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import InceptionismError, InvalidParameterError
 from inceptionism.render.live import LIVE_OPTIONS
+from inceptionism.web.livekeep import Keeper
 from inceptionism.web.livesession import FRAME_BYTES, FRAME_ID_BYTES, Choice, LiveSession, read_frame
 from inceptionism.web.params import prepare_live
 from inceptionism.web.schemas import JobOut
@@ -29,12 +32,15 @@ from inceptionism.web.store import Job
 from inceptionism.web.studio import Studio
 from inceptionism.web.workers import NoWorker
 
+logger = logging.getLogger(__name__)
 router = APIRouter()
 COMMAND_BYTES = 64 * 1024  # a settings message fits in far less
 OUTBOX = 4
-"""Messages waiting to be sent at most; beyond, the oldest dream is dropped (a client reading slowly)."""
-BUSY = 1013  # WebSocket close code "try again later"
-POLICY = 1008  # WebSocket close code "policy violation"
+"""Messages waiting to be sent beyond which the oldest dream is dropped (a client reading slowly)."""
+OUTBOX_MESSAGES = 64
+BUSY = 1013  # WebSocket close code "try again later": another session, or every worker dreams a job
+POLICY = 1008  # WebSocket close code "policy violation": live cannot run in this studio
+REASON_BYTES = 123  # what a close frame's reason holds
 
 
 class LiveDoor:
@@ -49,8 +55,6 @@ class LiveDoor:
         """Let one more session in, or raise :class:`NoWorker` saying why not."""
         limit = studio.settings.live_sessions
         with self._lock:
-            if limit == 0:
-                raise NoWorker("live is off in this studio (serve with INCEPTIONISM_LIVE_SESSIONS=1)")
             if self.open >= limit:
                 running = f"{self.open} live session{'s are' if self.open > 1 else ' is'} running"
                 raise NoWorker(f"{running} (at most {limit}); close it first, or serve with "
@@ -75,39 +79,59 @@ async def live_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     door: LiveDoor = websocket.app.state.live_door
-    try:
-        choice = await run_in_threadpool(_choice, studio, {}, 1)
-        door.enter(studio)
-    except (NoWorker, InceptionismError) as error:
-        await websocket.send_json({"type": "error", "detail": str(error)})
-        await websocket.close(BUSY, reason=str(error)[:120])
+    if (reason := _cannot_run(studio)) is not None:
+        await _refuse(websocket, reason, POLICY)
         return
     try:
+        door.enter(studio)
+    except NoWorker as error:
+        await _refuse(websocket, str(error), BUSY)
+        return
+    try:
+        choice = await run_in_threadpool(_choice, studio, {}, 1)
+        await websocket.send_json(_ready(studio, choice))
         await _serve(websocket, studio, choice, door)
+    except InceptionismError as error:  # the defaults cannot be dreamed here (a missing extra, weights)
+        await _refuse(websocket, str(error), POLICY)
+    except WebSocketDisconnect:
+        pass  # gone before it began
     finally:
         door.leave(studio)
+
+
+def _cannot_run(studio: Studio) -> str | None:
+    """Why live cannot run in this studio at all (off, or the [video] extra missing), if it cannot."""
+    if studio.settings.live_sessions == 0:
+        return "live is off in this studio (serve with INCEPTIONISM_LIVE_SESSIONS=1)"
+    for module in ("cv2", "av"):
+        if importlib.util.find_spec(module) is None:
+            return f"live needs the [video] extra ({module} is missing): pip install 'inceptionism[video]'"
+    return None
+
+
+async def _refuse(websocket: WebSocket, detail: str, code: int) -> None:
+    """Say why in an ``error`` line, then close with ``code`` and the reason (cut to what a close frame holds)."""
+    await websocket.send_json({"type": "error", "detail": detail})
+    await websocket.close(code, reason=detail.encode()[:REASON_BYTES].decode(errors="ignore"))
 
 
 async def _serve(websocket: WebSocket, studio: Studio, choice: Choice, door: LiveDoor) -> None:
     loop = asyncio.get_running_loop()
     outbox: asyncio.Queue[dict[str, Any] | bytes] = asyncio.Queue()
-    session = LiveSession(
-        lambda message: loop.call_soon_threadsafe(_put, outbox, message),
-        lambda job: _save(studio, job),
-        studio.store.new_folder,
-        max_pixels=studio.settings.max_pixels,
-        max_frames=studio.settings.max_frames,
-    )
+    keeper = Keeper(lambda job: _save(studio, job), studio.store.new_folder, max_frames=studio.settings.max_frames)
+    session = LiveSession(lambda message: loop.call_soon_threadsafe(_put, outbox, message), keeper,
+                          max_pixels=studio.settings.max_pixels)  # fmt: skip
     sender = asyncio.create_task(_send_all(websocket, outbox))
-    await websocket.send_json(_ready(studio, choice))
     session.start(choice)
     door.sessions.add(session)
     try:
         await _receive_all(websocket, studio, session, outbox)
     finally:
-        await run_in_threadpool(session.close)
-        door.sessions.discard(session)
-        sender.cancel()
+        try:
+            await run_in_threadpool(session.close)
+        finally:
+            door.sessions.discard(session)
+            sender.cancel()
 
 
 async def _receive_all(websocket: WebSocket, studio: Studio, session: LiveSession, outbox: asyncio.Queue) -> None:
@@ -134,6 +158,9 @@ async def _receive_all(websocket: WebSocket, studio: Studio, session: LiveSessio
                 _put(outbox, await run_in_threadpool(_do, session, command))
         except InceptionismError as error:
             _put(outbox, {"type": "error", "detail": str(error), "argument": getattr(error, "argument", None)})
+        except Exception as error:  # a bug or the disk: this command failed, the session goes on
+            logger.exception("a live command failed")
+            _put(outbox, {"type": "error", "detail": f"internal error: {error}"})
 
 
 def _command(text: str) -> dict[str, Any]:
@@ -149,6 +176,8 @@ def _command(text: str) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise InvalidParameterError(f"a command is a JSON object: {error.msg} at character {error.pos}",
                                     argument="message") from None  # fmt: skip
+    except RecursionError:
+        raise InvalidParameterError("a command is nested too deep; send a JSON object", argument="message") from None
     kinds = ("settings", "snapshot", "record")
     if not isinstance(command, dict) or command.get("type") not in kinds:
         raise InvalidParameterError(f'a command is {{"type": ...}} with type {", ".join(kinds)}', argument="type")
@@ -157,7 +186,7 @@ def _command(text: str) -> dict[str, Any]:
 
 def _do(session: LiveSession, command: dict[str, Any]) -> dict[str, Any]:
     if command["type"] == "snapshot":
-        return {"type": "saved", "job": session.snapshot()}
+        return session.snapshot()
     on = command.get("on")
     if not isinstance(on, bool):
         raise InvalidParameterError(f'record takes "on": true or false, got {on!r}', argument="on")
@@ -190,8 +219,13 @@ def _save(studio: Studio, job: Job) -> dict[str, Any]:
 
 
 def _put(outbox: asyncio.Queue, message: dict[str, Any] | bytes) -> None:
-    """Queue ``message``; if dreams pile up (a slow reader), drop the oldest dream and its ``dreamed`` line."""
+    """Queue ``message``; if dreams pile up (a slow reader), drop the oldest dream and its ``dreamed`` line.
+
+    A client that never reads gets at most :data:`OUTBOX_MESSAGES` waiting: the oldest go.
+    """
     outbox.put_nowait(message)
+    while outbox.qsize() > OUTBOX_MESSAGES:
+        outbox.get_nowait()
     if outbox.qsize() > OUTBOX:
         kept = [outbox.get_nowait() for _ in range(outbox.qsize())]
         first = next((i for i, item in enumerate(kept) if isinstance(item, bytes)), None)
@@ -211,5 +245,5 @@ async def _send_all(websocket: WebSocket, outbox: asyncio.Queue) -> None:
                 await websocket.send_bytes(message)
             else:
                 await websocket.send_json(message)
-        except (WebSocketDisconnect, RuntimeError):
-            return
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # the socket is gone: its reader ends the session

@@ -284,3 +284,57 @@ def test_a_recording_is_kept_when_it_is_full_or_the_socket_closes(client):
         dreamed(ws)
     until(lambda: len(client.get("/api/jobs").json()["jobs"]) == 2)
     assert client.get("/api/jobs").json()["jobs"][0]["frames_done"] == 1
+
+
+def test_a_command_nested_too_deep_or_a_frame_of_another_format_is_refused_and_the_session_goes_on(client):
+    with client.websocket_connect(URL) as ws:
+        ws.receive_json()
+        settings(ws, QUICK)
+        ws.send_text("[" * 50_000)
+        assert ws.receive_json()["detail"] == "a command is nested too deep; send a JSON object"
+        ws.send_bytes(frame_message(3, picture(), "BMP"))
+        answer = ws.receive_json()
+        assert answer["id"] == 3 and answer["detail"].startswith("the frame is not an image Pillow can read (send JPEG")
+        ws.send_bytes(frame_message(4, picture()))
+        assert dreamed(ws)[1] == 4
+
+
+def test_live_turned_off_is_refused_with_a_policy_close(make_client):
+    client = make_client(live_sessions=0)
+    with client.websocket_connect(URL) as ws:
+        assert ws.receive_json() == {
+            "type": "error",
+            "detail": "live is off in this studio (serve with INCEPTIONISM_LIVE_SESSIONS=1)",
+        }
+        assert ws.receive()["code"] == 1008
+
+
+def test_a_failed_command_or_recording_leaves_nothing_behind_and_the_session_goes_on(client, data_dir, monkeypatch):
+    jobs = data_dir / "jobs"
+    with client.websocket_connect(URL) as ws:
+        ws.receive_json()
+        settings(ws, QUICK)
+        ws.send_text('{"type": "record", "on": true}')
+        ws.receive_json()
+        ws.send_text('{"type": "record", "on": false}')  # no frame reached it
+        assert ws.receive_json() == {"type": "recording", "on": False, "frames": 0,
+                                     "detail": "no frame was dreamed: nothing kept"}  # fmt: skip
+        ws.send_bytes(frame_message(1, picture()))
+        dreamed(ws)
+
+        def full_disk(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr("inceptionism.web.livekeep.encode_image", full_disk)
+        ws.send_text('{"type": "snapshot"}')
+        assert ws.receive_json() == {"type": "error", "detail": "internal error: [Errno 28] No space left on device"}
+        monkeypatch.setattr("inceptionism.io.recording.Recording.write", full_disk)
+        ws.send_text('{"type": "record", "on": true}')
+        ws.receive_json()
+        ws.send_bytes(frame_message(2, picture()))
+        assert dreamed(ws)[1] == 2  # the dream is shown all the same
+        assert ws.receive_json() == {"type": "recording", "on": False, "detail": "the recording failed and was "
+                                     "not kept: [Errno 28] No space left on device"}  # fmt: skip
+        ws.send_bytes(frame_message(3, picture()))
+        assert dreamed(ws)[1] == 3
+    assert list(jobs.iterdir()) == [] and client.get("/api/jobs").json()["jobs"] == []
