@@ -2,6 +2,7 @@
 // steady rate and draws each dream as it comes back (newest only); Snapshot and Record keep
 // what is dreamed in the gallery. Stop, another kind of job, or leaving the page ends it.
 
+import { api } from "./api.js";
 import { byId } from "./dom.js";
 import { onKindChange } from "./form.js";
 import { shortId } from "./format.js";
@@ -25,9 +26,15 @@ const sourceInputs = [byId("live-source"), byId("live-file")];
 
 const FRAME_MS = 1000 / 15; // frames are sent at this pace; the server dreams the newest it has
 const SAVE_WAIT_MS = 15_000; // Stop during a recording waits this long at most for it to be kept
-const KEPT_AFTER_CLOSE_MS = 2000; // a recording cut short by a lost connection is in the gallery by then
+const KEPT_POLL_MS = 1000; // a recording cut short by a lost connection is looked for this often,
+const KEPT_POLL_TRIES = 30; // this many times at most
+const BUSY = 1013; // the server's close code "try again later" (another session is still running)
+const CLOSING_MS = 10_000; // a session the page closed this recently may still be held by the server
+const RETRIES = 2; // a refusal then is answered by connecting again, RETRY_MS later, then twice that
+const RETRY_MS = 1000;
 
-let live = null; // the session: {socket, timer, lastId, drawn, encoding, recording, stopping, error, farewell}
+let live = null; // the session: {socket, timer, lastId, drawn, encoding, recording, stopping, error, farewell, ...}
+let closedAt = -Infinity; // when the page last closed a session (performance.now())
 
 /** Open the source, then the session; the form is checked first (a problem is shown). */
 async function start() {
@@ -39,13 +46,33 @@ async function start() {
   }
   setState("connecting");
   setStatus("Connecting to the studio…", "busy");
-  const session = { lastId: 0, drawn: 0, recording: false, stopping: false, error: "", farewell: "" };
+  live = { lastId: 0, drawn: 0, recording: false, stopping: false, running: false, retries: 0, error: "", farewell: "" };
+  connect(live);
+}
+
+function connect(session) {
   session.socket = openLive({
     onMessage: (message) => onMessage(session, message),
     onDream: (line, blob) => showDream(session, line, blob),
-    onClose: (closed) => ended(session, closed),
+    onClose: (closed) => socketClosed(session, closed),
   });
-  live = session;
+}
+
+/** The socket closed: a refusal while the page's last session is still closing is tried again. */
+function socketClosed(session, closed) {
+  if (!retrying(session, closed)) {
+    ended(session, closed);
+    return;
+  }
+  session.retries += 1;
+  session.error = "";
+  setStatus("Connecting to the studio (the last session is still closing)…", "busy");
+  setTimeout(() => (session.stopping ? ended(session, closed) : connect(session)), RETRY_MS * session.retries);
+}
+
+function retrying(session, { code }) {
+  return session === live && !session.running && !session.stopping && code === BUSY && session.retries < RETRIES
+    && performance.now() - closedAt < CLOSING_MS;
 }
 
 /** Open the source (the camera asks for permission): whether it plays; a failure is said. */
@@ -76,6 +103,11 @@ function onMessage(session, message) {
 
 /** The session is open: the form's settings go first, then the frames. */
 function ready(session, message) {
+  if (session.stopping) { // Stop was pressed while it connected
+    session.socket.close();
+    return;
+  }
+  session.running = true;
   setState("running");
   showSettings(message.settings);
   resetMeter();
@@ -91,8 +123,15 @@ function ready(session, message) {
 async function sendFrame(session) {
   if (session !== live || session.encoding || session.socket.busy() || !sourceReady()) return;
   session.encoding = true;
-  const blob = await grabFrame();
-  session.encoding = false;
+  let blob = null;
+  try {
+    blob = await grabFrame();
+  } catch (error) {
+    if (!session.grabFailed) setStatus(`Cannot read a frame of the source: ${error.message || error}`, "error");
+    session.grabFailed = true;
+  } finally {
+    session.encoding = false;
+  }
   if (session !== live || session.stopping || !blob) return;
   session.lastId += 1;
   session.socket.sendFrame(session.lastId, blob);
@@ -135,8 +174,9 @@ function showSettings(version) {
   settingsShown.textContent = `settings ${version == null ? "–" : version}`;
 }
 
+/** A recording started, or ended without being kept (`detail` says why). */
 function showRecording(session, message) {
-  setRecording(session, message.on);
+  setRecording(session, Boolean(message.on));
   if (message.on) setStatus(`Recording (at most ${message.max_frames} frames)…`, "busy");
   else if (message.detail) setStatus(`Recording: ${oneLine(message.detail)}`, "error");
   if (!message.on && session.stopping) session.socket.close();
@@ -161,10 +201,15 @@ function kept(session, job) {
   }
 }
 
-/** The server's error, in one line (a frame's names the frame). */
+/**
+ * The server's error, in one line (a frame's names the frame). A refusal before the session is
+ * ready is said when the socket closes (unless it is tried again); one during Stop ends the wait.
+ */
 function showError(session, message) {
   session.error = oneLine(message.detail || "the studio refused");
+  if (!session.running) return;
   setStatus(message.id == null ? session.error : `Frame ${message.id}: ${session.error}`, "error");
+  if (session.stopping && message.id == null) session.socket.close();
 }
 
 function oneLine(text) {
@@ -190,11 +235,12 @@ function stop({ now = false } = {}) {
   setStatus("Stopping…", "busy");
 }
 
-/** The socket closed: stop sending, free the source, say why it ended. */
-function ended(session, { code, reason }) {
+/** The session is over: stop sending, free the source, say why it ended. */
+function ended(session, closed) {
   clearInterval(session.timer);
   if (session !== live) return;
   live = null;
+  if (session.stopping) closedAt = performance.now();
   const recording = session.recording;
   stopFollowing();
   closeSource();
@@ -202,14 +248,41 @@ function ended(session, { code, reason }) {
   showSettings(null);
   setState("idle");
   setRecording(session, false);
-  if (session.stopping) {
-    setStatus(`Stopped: the live session is closed.${session.farewell}`, "ok");
-  } else {
-    const why = session.error || reason || `the connection to the studio closed (code ${code})`;
-    setStatus(`Live ended: ${why}`, "error");
-  }
+  if (session.stopping) setStatus(`Stopped: the live session is closed.${session.farewell}`, "ok");
+  else setStatus(`Live ended: ${whyEnded(session, closed)}`, "error");
   // A recording cut short is kept by the server once the session's thread has ended.
-  if (recording) setTimeout(refreshGallery, KEPT_AFTER_CLOSE_MS);
+  if (recording) awaitRecording(shownJobIds());
+}
+
+/** Why the socket closed, in one line; a handshake refused (401, 403, 400) reads as 1006 before it opened. */
+function whyEnded(session, { code, reason, opened }) {
+  if (session.error || reason) return session.error || reason;
+  if (code === 1006 && !opened) {
+    return "the studio refused the connection (or is not running). Open the studio at the URL it printed, "
+      + "with its token, at this machine's address.";
+  }
+  return `the connection to the studio closed (code ${code})`;
+}
+
+function shownJobIds() {
+  return new Set([...document.querySelectorAll("#gallery .job")].map((item) => item.dataset.id));
+}
+
+/** Ask for the jobs every second until a recording not shown yet is kept, then show it in the gallery. */
+function awaitRecording(known, tries = KEPT_POLL_TRIES) {
+  setTimeout(async () => {
+    if (await recordingKept(known)) refreshGallery();
+    else if (tries > 1) awaitRecording(known, tries - 1);
+  }, KEPT_POLL_MS);
+}
+
+async function recordingKept(known) {
+  try {
+    const { jobs } = await api("/api/jobs?page=1");
+    return jobs.some((job) => job.kind === "live" && job.media_type === "video/mp4" && !known.has(job.id));
+  } catch {
+    return false; // asked again a second later
+  }
 }
 
 /** "idle", "opening" (the source), "connecting" or "running": what the buttons offer. */

@@ -8,7 +8,8 @@ const ID_BYTES = 4;
 
 /**
  * Open a live session. `handlers`: onMessage(message) for each JSON message but "dreamed";
- * onDream(line, blob) for each dream with its "dreamed" line; onClose({code, reason}).
+ * onDream(line, blob) for each dream with its "dreamed" line; onClose({code, reason, opened}),
+ * `opened` false when it closed before it opened (a refused handshake reads as code 1006).
  * Returns {sendFrame(id, blob), send(command), busy(), close()}.
  */
 export function openLive({ onMessage, onDream, onClose }) {
@@ -27,7 +28,9 @@ export function openLive({ onMessage, onDream, onClose }) {
     if (message.type === "dreamed") line = message;
     else onMessage(message);
   });
-  socket.addEventListener("close", ({ code, reason }) => onClose({ code, reason }));
+  let opened = false;
+  socket.addEventListener("open", () => { opened = true; });
+  socket.addEventListener("close", ({ code, reason }) => onClose({ code, reason, opened }));
   const open = () => socket.readyState === WebSocket.OPEN; // nothing is sent once it closes
   return {
     sendFrame: (id, blob) => open() && socket.send(new Blob([frameId(id), blob])),
