@@ -41,7 +41,10 @@ flicker stays at 16-17% of frames dreamed alone; with 5, pixels where nothing co
 carried get 102-135% of the dream they get alone."""
 HOLD_LIMITS = (0.67, 1.5)
 """How far one frame's dream may be scaled toward the shot's strength."""
-MAKE_UP = 3
+MAKE_UP = 4
+MAKE_UP_MARGIN = 0.002
+"""Each make-up pass aims this much over the target: rounding to whole levels moves few pixels,
+so a pass aimed at the target exactly can stay a hair under it."""
 TARGET_DRIFT = 0.25
 """When a frame's grey histogram has moved this far (0..1) from that of the frame the target
 was measured on (a fade, a change of light), the frame is also dreamed alone to measure it
@@ -167,9 +170,10 @@ def held(picture: np.ndarray, dreamed: np.ndarray, target: float) -> tuple[np.nd
     frame = _added(picture, detail * scale)
     for _ in range(MAKE_UP):
         shown = strength(dream_of(frame, picture))
-        if not 0 < shown < target or _bounded(scale * target / shown) <= scale:
+        wanted = _bounded(scale * target / shown * (1 + MAKE_UP_MARGIN)) if shown > 0 else scale
+        if shown >= target or wanted <= scale:
             break
-        scale = _bounded(scale * target / shown)
+        scale = wanted
         frame = _added(picture, detail * scale)
     return frame, dream_of(frame, picture)
 

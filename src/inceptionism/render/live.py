@@ -32,16 +32,18 @@ from inceptionism.render.videoplan import VIDEO_OPTIONS
 LIVE_OPTIONS: dict[str, Option] = {"blend": VIDEO_OPTIONS["blend"]}
 """Live's own options (the dream options apply to every frame): the video's blend."""
 LIVE_OCTAVES = 2
-LIVE_STEPS = 0.2
+LIVE_STEPS = 0.1
 LIVE_OCTAVE_SCALE = 2.0
 """A frame going on from the carried dream is dreamed over ``LIVE_OCTAVES`` octaves, the frame
-and half its size, with this share of the settings' steps (2 of 10): a camera moves little
-between two frames dreamed 8 times a second, so the dream carried covers nearly every pixel
-and each frame deepens it. Measured on ``bikes.mp4`` at 320x240, every 4th frame (SqueezeNet
-fire7, one run): the half-size octave costs 22% less a frame than one 1/1.4 the size (148
-against 189 ms), with the same flicker (1.80 against 1.86 levels) and larger shapes where
-nothing was carried; one octave alone (125 ms) held the strength only by scaling up a finer,
-noisier dream."""
+and half its size, with this share of the settings' steps (1 of 10): a camera moves little
+between two frames dreamed 10 times a second, so the dream carried covers nearly every pixel
+and each frame deepens it a little. Measured at 320x240 with SqueezeNet fire7, one run each:
+on ``bikes.mp4`` (every 4th frame) the half-size octave cost 22% less a frame than one 1/1.4
+the size (148 against 189 ms), with the same flicker (1.80 against 1.86 levels) and larger
+shapes where nothing was carried, while one octave alone held the strength only by scaling up
+a finer, noisier dream; on ``bigbuckbunny.mp4``, 1 step a frame at every 2nd frame against 2
+steps at every 3rd (the rates the two reach): 63 against 101 ms a frame, flicker 0.84 against
+1.25, and 87% of the dream where nothing could be carried (9.21 against 10.55 levels)."""
 LIVE_SIZE = 320
 """The long side a camera's frames are dreamed at unless ``max_size`` says otherwise (command line)."""
 WHAT = "live dreams the frames it is given"
@@ -55,7 +57,7 @@ def live_carried_settings(settings: DreamSettings) -> DreamSettings:
 
     >>> carried = live_carried_settings(DreamSettings(octaves=4, steps=10))
     >>> carried.octaves, carried.steps, carried.octave_scale
-    (2, 2, 2.0)
+    (2, 1, 2.0)
     """
     return carried_settings(settings, octaves=LIVE_OCTAVES, share=LIVE_STEPS).replace(octave_scale=LIVE_OCTAVE_SCALE)
 
