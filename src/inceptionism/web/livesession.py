@@ -25,6 +25,7 @@ from PIL import Image
 from inceptionism.engine.progress import Cancelled
 from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import ImageError, InceptionismError, InvalidParameterError
+from inceptionism.render.flowchain import dream_of
 from inceptionism.render.live import LiveDreamer
 from inceptionism.render.meter import strength
 from inceptionism.web.livekeep import Keeper
@@ -209,7 +210,7 @@ class LiveSession:
         self.post({
             "type": "dreamed", "id": incoming.id, "settings": choice.version, "width": width, "height": height,
             "dream_ms": round((time.monotonic() - started) * 1000, 1), "dropped": self.slot.dropped,
-            "frames": self.frames, "strength": round(strength(dreamed.astype(np.float32) - source), 2),
+            "frames": self.frames, "strength": round(strength(dream_of(dreamed, source)), 2),
         })  # fmt: skip
         self.post(incoming.id.to_bytes(FRAME_ID_BYTES, "big") + jpeg(dreamed))
         ended = self.keeper.add(dreamed, incoming.received)

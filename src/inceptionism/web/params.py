@@ -16,7 +16,7 @@ from typing import Any, get_args
 from fastapi import Form
 
 from inceptionism.engine.inputs import check_inputs
-from inceptionism.engine.options import CONVENTION_OPTIONS, OPTIONS, parse_weights, weights_file
+from inceptionism.engine.options import CONVENTION_OPTIONS, OPTIONS, Option, parse_weights, weights_file
 from inceptionism.engine.settings import DreamSettings, check_start
 from inceptionism.errors import InvalidParameterError, unknown_name
 from inceptionism.io.images import image_size
@@ -108,16 +108,13 @@ def prepare(
         raise InvalidParameterError(f"unknown job kind {kind!r}; use dream, zoom or video", argument="kind")
     params = _named(kind, params, catalog)
     _check_bounds(params, settings)
-    dream_options = {name: value for name, value in params.items() if name in OPTIONS}
-    dream_settings = DreamSettings.create(**dream_options)
-    _check_inputs(kind, dream_settings, set(uploads))
-    _check_dream(kind, dream_settings, uploads, catalog.network(dream_settings.model))
+    dreamed = dream_settings(params)
+    _check_inputs(kind, dreamed, set(uploads))
+    _check_dream(kind, dreamed, uploads, catalog.network(dreamed.model))
     if kind == "zoom":
         _check_zoom(params, settings)
     if kind == "video":
-        for name, option in VIDEO_OPTIONS.items():
-            if name in params:
-                params[name] = option.check(name, params[name])
+        _check_own(params, VIDEO_OPTIONS)
         _check_flag(params, "flow")
     typed(kind, params)  # what is stored meets the kind's schema, as the OpenAPI document shows it
     return params
@@ -132,13 +129,23 @@ def prepare_live(params: Any, *, catalog: ModelCatalog, settings: ServerSettings
     """
     params = _named("live", params, catalog)
     _check_bounds(params, settings)
-    dream_options = {name: value for name, value in params.items() if name in OPTIONS}
-    dream_settings = check_live(DreamSettings.create(**dream_options))
-    check_inputs(dream_settings, catalog.network(dream_settings.model))
-    if "blend" in params:
-        params["blend"] = LIVE_OPTIONS["blend"].check("blend", params["blend"])
+    dreamed = check_live(dream_settings(params))
+    check_inputs(dreamed, catalog.network(dreamed.model))
+    _check_own(params, LIVE_OPTIONS)
     typed("live", params)
     return params
+
+
+def dream_settings(params: dict[str, Any]) -> DreamSettings:
+    """The dream settings of a job's ``params`` (its own options, a video's blend say, left out)."""
+    return DreamSettings.create(**{name: value for name, value in params.items() if name in OPTIONS})
+
+
+def _check_own(params: dict[str, Any], options: dict[str, Option]) -> None:
+    """Check, in ``params``, the options of a render's own table (``VIDEO_OPTIONS``, ``LIVE_OPTIONS``)."""
+    for name, option in options.items():
+        if name in params:
+            params[name] = option.check(name, params[name])
 
 
 def _named(kind: str, params: Any, catalog: ModelCatalog) -> dict[str, Any]:

@@ -104,6 +104,11 @@ class Job:
 _JSON_COLUMNS = ("params", "files", "names", "labels")
 
 
+def _stored(column: str, value: Any) -> Any:
+    """``value`` as the column ``column`` keeps it: a JSON column's Python value as JSON text."""
+    return json.dumps(value) if column in _JSON_COLUMNS and value is not None else value
+
+
 def _row_to_job(row: sqlite3.Row) -> Job:
     values = dict(row)
     for name in _JSON_COLUMNS:
@@ -158,9 +163,7 @@ class JobStore:
         """Keep ``job`` as it is (queued, or finished already: a live session's snapshot), in one transaction."""
         job.created = job.created or now()
         names = [column.name for column in fields(Job)]  # every column: names from this module, never a request
-        values = [getattr(job, name) for name in names]
-        values = [json.dumps(value) if name in _JSON_COLUMNS and value is not None else value
-                  for name, value in zip(names, values, strict=True)]  # fmt: skip
+        values = [_stored(name, getattr(job, name)) for name in names]
         with self._transaction() as db:
             db.execute(f"INSERT INTO jobs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values)
         return job
@@ -194,9 +197,7 @@ class JobStore:
 
     def update(self, job_id: str, **values: Any) -> None:
         """Set columns of one job (JSON columns take Python values)."""
-        for name in _JSON_COLUMNS:
-            if name in values and values[name] is not None:
-                values[name] = json.dumps(values[name])
+        values = {name: _stored(name, value) for name, value in values.items()}
         assignments = ", ".join(f"{name} = ?" for name in values)  # names come from this module, never a request
         with self._transaction() as db:
             db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job_id))

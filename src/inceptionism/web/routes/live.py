@@ -19,13 +19,11 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from inceptionism.engine.options import OPTIONS
-from inceptionism.engine.settings import DreamSettings
 from inceptionism.errors import InceptionismError, InvalidParameterError
 from inceptionism.render.live import LIVE_OPTIONS
 from inceptionism.web.livekeep import Keeper
 from inceptionism.web.livesession import FRAME_BYTES, FRAME_ID_BYTES, Choice, LiveSession, read_frame
-from inceptionism.web.params import prepare_live
+from inceptionism.web.params import dream_settings, prepare_live
 from inceptionism.web.schemas import JobOut
 from inceptionism.web.security import socket_refusal
 from inceptionism.web.store import Job
@@ -196,7 +194,7 @@ def _do(session: LiveSession, command: dict[str, Any]) -> dict[str, Any]:
 def _choice(studio: Studio, params: Any, version: int) -> Choice:
     """The settings ``params`` ask for, checked as a job's (blocking: the network may be loaded)."""
     checked = prepare_live(params, catalog=studio.catalog, settings=studio.settings)
-    settings = DreamSettings.create(**{name: value for name, value in checked.items() if name in OPTIONS})
+    settings = dream_settings(checked)
     blend = checked.get("blend", LIVE_OPTIONS["blend"].default)
     return Choice(checked, settings, studio.catalog.network(settings.model), blend, version)
 
@@ -211,11 +209,7 @@ def _ready(studio: Studio, choice: Choice) -> dict[str, Any]:
 
 
 def _save(studio: Studio, job: Job) -> dict[str, Any]:
-    studio.store.add(job)
-    studio.store.update(job.id, state="done", started=job.started, finished=job.finished, result=job.result,
-                        media_type=job.media_type, frames_done=job.frames_done,
-                        frames_total=job.frames_total)  # fmt: skip
-    return JobOut.of(studio.store.get(job.id)).model_dump()
+    return JobOut.of(studio.store.add(job)).model_dump()
 
 
 def _put(outbox: asyncio.Queue, message: dict[str, Any] | bytes) -> None:
